@@ -1,0 +1,3 @@
+from churnradar.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Command line: thin Typer commands over workflow and store."""

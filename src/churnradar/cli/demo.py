@@ -1,0 +1,1 @@
+"""``churnradar demo``: build the synthetic demo company (filled in below)."""

@@ -1,0 +1,1 @@
+"""The application database: tables, engine, migrations, bulk loading, the Parquet mirror."""

@@ -27,7 +27,6 @@ app = typer.Typer(
 app.command("init")(database.init)
 
 
-
 @app.callback()
 def main(
     ctx: typer.Context,

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from churnradar.errors import ConfigurationError
-from churnradar.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalise_locale
+from churnradar.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, LocalisedText, normalise_locale
 
 SUPPORTED_DRIVERS = ("sqlite", "postgresql")
 
@@ -33,6 +33,10 @@ class TimezoneError(ValueError):
 
 
 class DatabaseUrlError(ValueError):
+    """Carries the catalogue key of the reason, so the message is localised whole."""
+
+
+class CurrencyError(ValueError):
     pass
 
 
@@ -72,7 +76,7 @@ class Settings(BaseSettings):
     @classmethod
     def _iso_currency(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z]{3}", value):
-            raise ValueError("a currency is a three-letter ISO 4217 code such as CNY")
+            raise CurrencyError(value)
         return value.upper()
 
     @field_validator("database_url")
@@ -83,9 +87,9 @@ class Settings(BaseSettings):
         try:
             url = make_url(value)
         except ArgumentError as exc:
-            raise DatabaseUrlError("not a URL") from exc
+            raise DatabaseUrlError("config.url_not_a_url") from exc
         if url.get_backend_name() not in SUPPORTED_DRIVERS:
-            raise DatabaseUrlError(f"supported: {', '.join(SUPPORTED_DRIVERS)}")
+            raise DatabaseUrlError("config.url_unsupported")
         return value
 
     @cached_property
@@ -94,7 +98,7 @@ class Settings(BaseSettings):
         if not self.database_url:
             return make_url(f"sqlite:///{(self.data_dir / 'churnradar.db').as_posix()}")
         url = make_url(self.database_url)
-        if url.drivername in ("postgresql", "postgres"):
+        if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
         return url
 
@@ -127,7 +131,13 @@ def _configuration_error(exc: ValidationError) -> ConfigurationError:
     if isinstance(cause, TimezoneError):
         return ConfigurationError("config.unknown_timezone", value=value)
     if isinstance(cause, DatabaseUrlError):
-        return ConfigurationError("config.bad_database_url", url=value, reason=str(cause))
+        return ConfigurationError(
+            "config.bad_database_url",
+            url=_without_password(value),
+            reason=LocalisedText(str(cause), supported=", ".join(SUPPORTED_DRIVERS)),
+        )
+    if isinstance(cause, CurrencyError):
+        return ConfigurationError("config.bad_currency", value=value)
     return ConfigurationError(
         "config.invalid_setting",
         name=name,
@@ -135,6 +145,14 @@ def _configuration_error(exc: ValidationError) -> ConfigurationError:
         value=value,
         reason=first["msg"],
     )
+
+
+def _without_password(value: Any) -> Any:
+    """A refused URL is shown to say which one; its password must not reach the terminal."""
+    try:
+        return make_url(value).render_as_string(hide_password=True)
+    except ArgumentError:
+        return value
 
 
 def fallback_locale() -> str:

@@ -11,8 +11,9 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from churnradar.cli import database
+from churnradar.cli import database, demo
 from churnradar.cli.context import CommandContext
 from churnradar.config import fallback_locale
 from churnradar.errors import ChurnradarError, ConfigurationError, InvalidInput
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("init")(database.init)
+app.command("demo")(demo.demo)
 
 
 @app.callback()
@@ -43,7 +45,7 @@ def run() -> None:
         if "--debug" in sys.argv:
             raise
         err = Console(stderr=True, highlight=False)
-        err.print(f"[bold red]churnradar:[/] {error.render(_locale())}", soft_wrap=True)
+        err.print(f"[bold red]churnradar:[/] {escape(error.render(_locale()))}", soft_wrap=True)
         sys.exit(2 if isinstance(error, InvalidInput | ConfigurationError) else 1)
 
 

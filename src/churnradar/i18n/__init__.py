@@ -31,8 +31,25 @@ def normalise_locale(locale: str) -> str | None:
     return None
 
 
+class LocalisedText:
+    """A catalogue key with its parameters, to be rendered later in the reader's locale;
+    usable as a parameter of another message (a reason inside an error, say)."""
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        self.key, self.params = key, params
+
+    def __repr__(self) -> str:
+        return f"LocalisedText({self.key!r})"
+
+
 def translate(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     resolved = normalise_locale(locale) or DEFAULT_LOCALE
+    params = {
+        name: translate(value.key, resolved, **value.params)
+        if isinstance(value, LocalisedText)
+        else value
+        for name, value in params.items()
+    }
     template = catalogue(resolved).get(key) or catalogue("en").get(key) or key
     try:
         return template.format(**params)

@@ -36,6 +36,7 @@ class DemoGroundTruth(Base):
     p_churn_90d: Mapped[float] = mapped_column(Float)
     mechanisms_now: Mapped[str] = mapped_column(String(200), default="")
     leaving_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    leaving_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     leaving_cause: Mapped[ReasonCode | None] = mapped_column(enum_column(ReasonCode, "cause"))
     churned: Mapped[bool] = mapped_column(Boolean, default=False)
     churned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

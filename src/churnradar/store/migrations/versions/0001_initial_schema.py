@@ -706,6 +706,9 @@ def upgrade() -> None:
             "leaving_since", churnradar.store.types.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column(
+            "leaving_until", churnradar.store.types.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
             "leaving_cause",
             sa.Enum(
                 "price",

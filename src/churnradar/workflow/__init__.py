@@ -1,0 +1,2 @@
+"""Services that pass data between the middle packages and commit: the daily run, the demo
+build, and (later) alerts, tasks and notifications."""

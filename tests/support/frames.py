@@ -15,6 +15,7 @@ import pandas as pd
 END = pd.Timestamp("2025-06-30 23:59:59.999999", tz="UTC")
 YEAR_US = 365 * 86_400 * 1_000_000
 DAY_US = 86_400 * 1_000_000
+LAST_QUARTER = END - pd.Timedelta(days=90)
 
 SURNAMES = np.array(["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"])
 GIVEN = np.array(["伟", "芳", "娜", "敏", "静", "磊", "洋", "婷", "强", "军"])
@@ -65,7 +66,7 @@ def _times(us: np.ndarray) -> pd.Series:
     return pd.Series(pd.to_datetime(us, unit="us", utc=True))
 
 
-def _between(rng: np.random.Generator, start: pd.Series, count: int | None = None) -> pd.Series:
+def _between(rng: np.random.Generator, start: pd.Series) -> pd.Series:
     """Random instants (microsecond precision) between ``start`` and END."""
     begin = start.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view(np.int64)
     end = int(END.value // 1_000)
@@ -110,7 +111,7 @@ def _teams_and_users(
             "locale": np.where(rng.random(len(roles)) < 0.5, "zh-CN", None),
             "is_active": rng.random(len(roles)) < 0.9,
             "last_login_at": _nulls(
-                rng, _between(rng, pd.Series([END - pd.Timedelta(days=90)] * len(roles))), 0.3
+                rng, _between(rng, pd.Series(LAST_QUARTER, index=user_ids)), 0.3
             ),
         }
     )

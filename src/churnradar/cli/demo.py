@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from churnradar.cli.context import CommandContext
-from churnradar.demo.summary import DemoSummary
+from churnradar.errors import InvalidInput
 from churnradar.store.engine import safe_url
-from churnradar.workflow.demo_build import DemoBuild, build_demo_company
+
+if TYPE_CHECKING:
+    from churnradar.demo.summary import DemoSummary
+    from churnradar.workflow.demo_build import DemoBuild
 
 
 def demo(
@@ -29,6 +33,9 @@ def demo(
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the web app afterwards."),
 ) -> None:
     """Build a realistic synthetic company with known churn mechanisms, into the database."""
+    # numpy and pandas load only for this command, so `churnradar --help` and `init` start fast
+    from churnradar.workflow.demo_build import build_demo_company
+
     command: CommandContext = ctx.obj
     settings = command.settings
     last_day = _parse_day(end) if end else datetime.now(settings.zone).date() - timedelta(days=1)
@@ -67,8 +74,6 @@ def demo(
 
 
 def _parse_day(text: str) -> date:
-    from churnradar.errors import InvalidInput
-
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -125,3 +130,34 @@ def _print_timings(command: CommandContext, build: DemoBuild) -> None:
             mirror=build.seconds["mirror"],
         )
     )
+
+
+def demo_advance(
+    ctx: typer.Context,
+    days: int = typer.Option(1, "--days", help="Days to simulate."),
+    contact: list[int] = typer.Option(  # noqa: B008 - Typer reads the default
+        [], "--contact", help="Id of a customer given a retention contact today (repeatable)."
+    ),
+) -> None:
+    """Continue the demo company's life day by day, applying retention contacts."""
+    from churnradar.workflow.demo_advance import advance_demo_company
+
+    command: CommandContext = ctx.obj
+    with command.console.status(command.t("cli.demo.step.simulate")):
+        result = advance_demo_company(
+            command.engine, command.settings, days=days, contacted=contact
+        )
+    tables = ", ".join(f"{name} {count:,}" for name, count in result.written.items())
+    command.console.print(
+        command.t(
+            "cli.demo_advance.done",
+            start=result.start.isoformat(),
+            as_of=result.as_of.isoformat(),
+            contacted=result.contacted,
+            rows=f"{sum(result.written.values()):,}",
+            tables=tables,
+        ),
+        soft_wrap=True,
+    )
+    if result.contacted:
+        command.console.print(command.t("cli.demo_advance.saved", saved=result.saved))

@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 app.command("init")(database.init)
 app.command("demo")(demo.demo)
+app.command("demo-advance")(demo.demo_advance)
 
 
 @app.callback()

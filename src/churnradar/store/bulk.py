@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
@@ -23,11 +23,12 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pyarrow as pa
-from sqlalchemy import Column, Engine, Table, delete, update
+from sqlalchemy import Column, Connection, Engine, Table, delete, update
 
 from churnradar.errors import ChurnradarError, Conflict, InvalidInput, Problem
 from churnradar.store.bulk_backends import (
     ColumnError,
+    Writer,
     constant,
     encode,
     foreign_keys_off,
@@ -85,8 +86,9 @@ class _TablePlan:
 
     def chunks(self, rows: int) -> Iterator[list[pa.Array]]:
         """The table's columns as Arrow arrays, ``rows`` rows at a time."""
+        size = min(rows, len(self.frame))
         filled = {
-            name: encode(constant(value, rows), self.table.c[name])
+            name: encode(constant(value, size), self.table.c[name])
             for name, value in self.defaults.items()
         }
         for start in range(0, len(self.frame), rows):
@@ -96,21 +98,31 @@ class _TablePlan:
             yield arrays
 
 
-def load_frames(engine: Engine, frames: Mapping[str, pd.DataFrame]) -> LoadReport:
+def load_frames(
+    engine: Engine, frames: Mapping[str, pd.DataFrame], *, replace: bool = False
+) -> LoadReport:
     """Insert ``frames`` (table name -> rows with the table's column names) in one transaction.
 
     Columns left out are filled from the table's Python-side defaults (``created_at`` and
     ``updated_at`` get the load time); an unknown table or column, a required column that is
     missing, a value that does not fit, or a constraint the database enforces raises
     :class:`InvalidInput` (or :class:`Conflict` for a duplicate) naming the table, and leaves
-    nothing behind.
+    nothing behind. With ``replace``, the company already there is deleted first in the same
+    transaction (see :func:`delete_company_data`), so a failed load keeps the old company.
     """
     started = perf_counter()
     plans = _plan(frames, utcnow())
     rows: dict[str, int] = {}
     seconds: dict[str, float] = {}
     rebuilds: dict[str, list[str]] = {}
-    with engine.begin() as connection, writer_for(connection) as writer:
+    with (
+        engine.connect() as connection,
+        foreign_keys_off(connection) if replace else nullcontext(),
+        connection.begin(),
+        writer_for(connection) as writer,
+    ):
+        if replace:
+            _clear_company(connection, writer)
         for plan in plans:
             clock, name = perf_counter(), plan.table.name
             with _blaming(name):
@@ -124,7 +136,10 @@ def load_frames(engine: Engine, frames: Mapping[str, pd.DataFrame]) -> LoadRepor
                     writer.update(plan.table, late.column, late.key, late.keys, late.values)
                 writer.rebuild(rebuilds[name])
             seconds[name] += perf_counter() - clock
+        if replace:
+            _check_foreign_keys(connection)
         writer.finish([plan.table for plan in plans])
+    _checkpoint(engine)
     return LoadReport(rows=rows, seconds=seconds, total_seconds=perf_counter() - started)
 
 
@@ -137,23 +152,51 @@ def delete_company_data(engine: Engine) -> None:
     ``deleted_rows`` (that log is emptied too): refresh the mirror in full afterwards.
     PostgreSQL truncates; SQLite empties the tables with its truncate optimisation.
     """
-    doomed = company_tables()
-    kept = [table for table in metadata.sorted_tables if table not in doomed]
     with (
         engine.connect() as connection,
         foreign_keys_off(connection),
         connection.begin(),
         writer_for(connection) as writer,
     ):
-        for table in kept:
-            for fk in table.foreign_keys:
-                if fk.column.table in doomed:
-                    column = fk.parent
-                    connection.execute(
-                        update(table).where(column.is_not(None)).values({column.name: None})
-                    )
-        writer.clear(doomed)
-        connection.execute(delete(metadata.tables[_CHANGE_LOG]))
+        _clear_company(connection, writer)
+
+
+def _clear_company(connection: Connection, writer: Writer) -> None:
+    doomed = company_tables()
+    kept = [table for table in metadata.sorted_tables if table not in doomed]
+    for table in kept:
+        for fk in table.foreign_keys:
+            if fk.column.table in doomed:
+                column = fk.parent
+                connection.execute(
+                    update(table).where(column.is_not(None)).values({column.name: None})
+                )
+    writer.clear(doomed)
+    connection.execute(delete(metadata.tables[_CHANGE_LOG]))
+
+
+def _checkpoint(engine: Engine) -> None:
+    """Move a big load from SQLite's write-ahead log into the database file: readers would
+    otherwise look up every page in a log of gigabytes. A reader still open elsewhere only
+    makes the checkpoint partial, never wrong."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """With SQLite's enforcement off for the replace, check the loaded rows before commit."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        table, row, parent = broken[0], broken[1], broken[2]
+        raise InvalidInput(
+            "store.bulk.rejected",
+            table=table,
+            reason=f"row id {row} refers to a missing row of {parent}",
+        )
 
 
 def company_tables() -> list[Table]:

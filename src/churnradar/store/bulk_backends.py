@@ -14,6 +14,7 @@ it in one pass after the load, in the same transaction, as ``pg_restore`` does.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum as PyEnum
@@ -189,7 +190,7 @@ def _enum_values(series: pd.Series, column: Column[Any]) -> pa.Array:
     return values
 
 
-class Writer:
+class Writer(ABC):
     """Writes one load into an open transaction of ``connection``."""
 
     chunk_rows = 50_000
@@ -208,33 +209,41 @@ class Writer:
         """Drop what slows inserts into ``table`` if it is empty; return the SQL to rebuild it."""
         return []
 
-    def insert(self, table: Table, columns: list[str], chunks: Iterable[list[pa.Array]]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def insert(
+        self, table: Table, columns: list[str], chunks: Iterable[list[pa.Array]]
+    ) -> None: ...
 
+    @abstractmethod
     def update(
         self, table: Table, column: str, key: str, keys: list[int], values: list[int]
     ) -> None:
         """Set ``column`` to ``values`` in the rows whose ``key`` is in ``keys``."""
-        raise NotImplementedError
 
     def rebuild(self, statements: list[str]) -> None:
         for statement in statements:
             self.cursor.execute(statement)
 
-    def finish(self, tables: list[Table]) -> None:
-        """Work after the last row is in, inside the transaction."""
+    def finish(self, tables: list[Table]) -> None:  # noqa: B027 - optional hook
+        """Work after the last row is in, inside the transaction (nothing by default)."""
 
+    @abstractmethod
     def clear(self, tables: list[Table]) -> None:
         """Delete every row of ``tables`` (parents first in the list), set-based."""
-        raise NotImplementedError
 
     def close(self) -> None:
         self.cursor.close()
 
 
 class SqliteWriter(Writer):
+    # Rebuilding the indexes of tens of millions of rows sorts in the page cache; SQLite's
+    # default of 2 MB makes that an external merge sort on disk. The cache grows only as used.
+    load_cache_kib = 1024 * 1024
+
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
+        self._cache_size = self.cursor.execute("PRAGMA cache_size").fetchone()[0]
+        self.cursor.execute(f"PRAGMA cache_size = -{self.load_cache_kib}")
         # sqlite3 opens a transaction only before DML: open it now, so the dropped indexes are
         # part of it, and take the write lock at once
         if not self.driver.in_transaction:
@@ -266,6 +275,10 @@ class SqliteWriter(Writer):
         name, column, key = self.quote(table.name), self.quote(column), self.quote(key)
         sql = f"UPDATE {name} SET {column} = ? WHERE {key} = ?"
         self.cursor.executemany(sql, zip(values, keys, strict=True))
+
+    def close(self) -> None:
+        self.cursor.execute(f"PRAGMA cache_size = {self._cache_size}")
+        super().close()
 
     def clear(self, tables: list[Table]) -> None:
         # with foreign keys off (see foreign_keys_off) and no trigger, DELETE without WHERE is

@@ -15,9 +15,14 @@ Incremental refresh, per table, with ``since = watermark - lookback``:
 3. rewrite each file that holds a replaced or deleted id, or that the new rows belong to:
    its old rows minus those ids, plus its new rows; hard-link every other file.
 
-The look-back covers writers whose transaction committed after the previous refresh read the
-database although their ``updated_at`` was earlier; make it longer than your longest writing
-transaction. One mirror per database: the refresh purges the deletions it no longer needs.
+A table whose window holds more than a quarter of its rows (and at least 500,000) is rebuilt
+instead, as is one whose columns changed. The look-back covers writers whose transaction
+committed after the previous refresh read the database although their ``updated_at`` was
+earlier: make it longer than the longest writing transaction (a bulk load included), or
+refresh with ``full=True`` after one. What the mirror relies on from writers: an insert
+stamps ``updated_at`` with the current time (the ORM and ``store.bulk`` do; raw SQL must),
+nobody moves ``updated_at`` backwards, and ``TRUNCATE`` (which fires no trigger) is followed
+by a full refresh. One mirror per database: a refresh purges the deletions it no longer needs.
 Layout, atomic replacement and the empty-table file are described in ``mirror_files``.
 
 Money is ``decimal128(14, 2)``, exact like the database; DuckDB reads it as DECIMAL(14,2).
@@ -51,6 +56,7 @@ from churnradar.store.mirror_files import (
     current_generation,
     keep_schema_file,
     link_file,
+    merge_by_id,
     partition_file,
     prune,
     publish,
@@ -161,8 +167,8 @@ def refresh_mirror(
 
 def mirror_paths(directory: Path) -> dict[str, str]:
     """Table name -> a glob of its current Parquet files, for DuckDB's or Ibis's
-    ``read_parquet``. Resolve the paths again for each run: a generation is deleted two
-    refreshes after it was replaced."""
+    ``read_parquet``. Resolve the paths again for each run: a generation is deleted by the
+    refresh after the one that replaced it."""
     generation = current_generation(directory.resolve())
     if generation is None:
         raise NotFound("mirror.missing", path=str(directory))
@@ -279,11 +285,11 @@ def _update(
 
     def rewrite(file: str) -> None:
         """The file's old rows without the replaced ids, and its new rows, by id."""
-        parts = [fresh[file]] if file in fresh else []
+        kept = mirrored.schema.empty_table()
         if file in files:
             old = read_file(source / file)
-            parts.append(old.filter(pc.invert(pc.is_in(old["id"], value_set=replaced_ids))))
-        merged = pa.concat_tables(parts).sort_by("id")
+            kept = old.filter(pc.invert(pc.is_in(old["id"], value_set=replaced_ids)))
+        merged = merge_by_id(kept, fresh.get(file, mirrored.schema.empty_table()))
         if merged.num_rows or not mirrored.partitioned:
             write_file(folder / file, merged)
 

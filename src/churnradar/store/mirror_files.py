@@ -28,6 +28,7 @@ from types import TracebackType
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 POINTER = "CURRENT"
@@ -174,6 +175,18 @@ def read_file(path: Path) -> pa.Table:
 def write_file(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression=_COMPRESSION, row_group_size=_ROW_GROUP_ROWS)
+
+
+def merge_by_id(kept: pa.Table, added: pa.Table) -> pa.Table:
+    """The rows of both in id order. ``kept`` comes from a mirror file, already in id order,
+    so in the usual case (new rows with higher ids) nothing needs sorting."""
+    added = added.sort_by("id")
+    merged = pa.concat_tables([kept, added])
+    if kept.num_rows and added.num_rows:
+        last, first = pc.max(kept["id"]).as_py(), pc.min(added["id"]).as_py()
+        if last > first:
+            return merged.sort_by("id")
+    return merged
 
 
 def split_by_month(table: pa.Table, time_column: str) -> dict[str, pa.Table]:

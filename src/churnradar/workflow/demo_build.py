@@ -20,7 +20,7 @@ from churnradar.demo import (
 )
 from churnradar.demo.summary import DemoSummary, summarize
 from churnradar.errors import Conflict, InvalidInput
-from churnradar.store.bulk import LoadReport, delete_company_data, load_frames
+from churnradar.store.bulk import LoadReport, load_frames
 from churnradar.store.engine import safe_url
 from churnradar.store.inventory import customer_count, holds_demo_company
 from churnradar.store.mirror import MirrorReport, refresh_mirror
@@ -74,9 +74,7 @@ def build_demo_company(
 
     on_step("load")
     clock = time.perf_counter()
-    if existing:
-        delete_company_data(engine)
-    load = load_frames(engine, company.frames)
+    load = load_frames(engine, company.frames, replace=existing > 0)
     seconds["load"] = _lap(clock)
 
     on_step("mirror")

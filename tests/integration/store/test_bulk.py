@@ -17,6 +17,7 @@ from churnradar.store.tables import (
     AuditLog,
     Base,
     Customer,
+    CustomerTag,
     Order,
     Run,
     Setting,
@@ -137,22 +138,41 @@ class TestLoadFrames:
         with Session(engine) as session:
             subscription = session.get_one(Subscription, 1)
             order = session.get_one(Order, 1)
-            tag_sources = set(
-                session.scalars(select(Base.metadata.tables["customer_tags"].c.source))
-            )
-        assert before - timedelta(seconds=1) <= subscription.created_at <= after
+            tag_sources = set(session.scalars(select(CustomerTag.source)))
+        assert before <= subscription.created_at <= after
         assert subscription.updated_at == subscription.created_at
         assert subscription.currency == "CNY"
         assert order.created_at == frames["orders"]["created_at"][0].to_pydatetime()
-        assert order.updated_at >= before - timedelta(seconds=1)
+        assert before <= order.updated_at <= after
         assert tag_sources == {"manual"}
+
+    def test_times_compare_like_times_the_orm_wrote(
+        self, engine: Engine, frames: dict[str, pd.DataFrame]
+    ) -> None:
+        ordered_at = frames["orders"]["ordered_at"]
+        cut = ordered_at.sort_values().iloc[len(ordered_at) // 2].to_pydatetime()
+        load_frames(engine, frames)
+
+        with Session(engine) as session:
+            session.add(
+                Order(external_id="O-at-cut", customer_id=1, ordered_at=cut, amount=Decimal(1))
+            )
+            session.flush()
+            later = session.scalar(
+                select(func.count()).select_from(Order).where(Order.ordered_at >= cut)
+            )
+            at_cut = session.scalars(select(Order.external_id).where(Order.ordered_at == cut))
+            assert sorted(at_cut) == sorted(
+                [*frames["orders"].loc[ordered_at == cut, "external_id"], "O-at-cut"]
+            )
+        assert later == int((ordered_at >= cut).sum()) + 1
 
     def test_reports_rows_and_time_per_table(
         self, engine: Engine, frames: dict[str, pd.DataFrame]
     ) -> None:
         report = load_frames(engine, frames)
 
-        assert report.rows == {name: len(frame) for name, frame in frames.items()} | {}
+        assert report.rows == {name: len(frame) for name, frame in frames.items()}
         assert list(report.rows)[:2] == ["teams", "users"]
         assert report.total_rows == sum(len(frame) for frame in frames.values())
         assert set(report.seconds) == set(frames)
@@ -417,3 +437,33 @@ class TestDeleteCompanyData:
             )
             with pytest.raises(IntegrityError):
                 session.commit()
+
+
+class TestLoadFramesReplacing:
+    def test_replaces_the_company_in_one_load(
+        self, engine: Engine, frames: dict[str, pd.DataFrame]
+    ) -> None:
+        load_frames(engine, frames)
+        smaller = company_frames(20, seed=3)
+
+        report = load_frames(engine, smaller, replace=True)
+
+        assert _counts(engine, list(smaller)) == report.rows
+
+    @pytest.mark.parametrize(
+        ("table", "column", "value"),
+        [("orders", "amount", -5.0), ("tickets", "customer_id", 10_000)],
+    )
+    def test_a_failed_replacement_keeps_the_old_company(
+        self, engine: Engine, frames: dict[str, pd.DataFrame], table: str, column: str, value: Any
+    ) -> None:
+        load_frames(engine, frames)
+        before = _counts(engine, list(frames))
+        broken = company_frames(20, seed=3)
+        broken[table].loc[0, column] = value
+
+        with pytest.raises(InvalidInput) as raised:
+            load_frames(engine, broken, replace=True)
+
+        assert raised.value.params["table"] == table
+        assert _counts(engine, list(frames)) == before

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from alembic import command
 from sqlalchemy import Engine, func, select, text, update
@@ -34,6 +35,12 @@ def assert_mirror_equals_database(engine: Engine, directory: Path) -> None:
         assert mirror_rows(directory, table) == database_rows(engine, table), table
 
 
+def assert_files_in_id_order(generation: Path) -> None:
+    for path in generation.rglob("*.parquet"):
+        ids = pq.read_table(path, columns=["id"], partitioning=None)["id"].to_pylist()
+        assert ids == sorted(set(ids)), path
+
+
 def rewritten(report: MirrorReport) -> dict[str, set[str]]:
     return {name: set(table.partitions_rewritten) for name, table in report.tables.items()}
 
@@ -48,11 +55,11 @@ def triggers(engine: Engine) -> set[str]:
         return set(connection.execute(text(query)).scalars())
 
 
-def order_in_other_month(engine: Engine, *, not_customer: int, skip: set[int]) -> Order:
+def an_order(engine: Engine, *, not_of: int, skip: set[int]) -> Order:
     with Session(engine) as session:
         return session.scalars(
             select(Order)
-            .where(Order.customer_id != not_customer, Order.id.not_in(skip))
+            .where(Order.customer_id != not_of, Order.id.not_in(skip))
             .order_by(Order.id)
             .limit(1)
         ).one()
@@ -197,9 +204,9 @@ class TestIncrementalRefresh:
         )
         expected |= {table: {SINGLE} for table in ("customers", "contacts", "subscriptions")}
 
-        repriced = order_in_other_month(engine, not_customer=gone, skip=set())
-        moved = order_in_other_month(engine, not_customer=gone, skip={repriced.id})
-        deleted = order_in_other_month(engine, not_customer=gone, skip={repriced.id, moved.id})
+        repriced = an_order(engine, not_of=gone, skip=set())
+        moved = an_order(engine, not_of=gone, skip={repriced.id})
+        deleted = an_order(engine, not_of=gone, skip={repriced.id, moved.id})
         new_month = moved.ordered_at + timedelta(days=40)  # always another month
         expected["orders"] |= {
             f"month={when:%Y-%m}/part.parquet"
@@ -246,7 +253,8 @@ class TestIncrementalRefresh:
                     text("UPDATE orders SET ordered_at = :when WHERE id = :id"),
                     {
                         "id": moved.id,
-                        "when": new_month.replace(tzinfo=None)
+                        # SQLite keeps SQLAlchemy's text form of UTC times
+                        "when": f"{new_month:%Y-%m-%d %H:%M:%S.%f}"
                         if engine.dialect.name == "sqlite"
                         else new_month,
                     },
@@ -259,6 +267,7 @@ class TestIncrementalRefresh:
         assert not any(table.full for table in report.tables.values())
         assert_mirror_equals_database(engine, tmp_path)
         assert rewritten(report) == expected
+        assert_files_in_id_order(report.generation)
         assert report.tables["orders"].rows_written == 3  # new, repriced, moved
         assert report.tables["customers"].rows_removed == 1
         assert report.tables["orders"].rows_removed == 1 + gone_orders

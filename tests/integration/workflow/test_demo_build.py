@@ -44,9 +44,7 @@ class TestBuildDemoCompany:
     ) -> None:
         build_demo_company(engine, settings, customers=300, seed=4, end=END, years=2)
         with Session(engine) as session:
-            churned = session.scalars(
-                select(Customer.id).where(Customer.status == "churned")
-            ).all()
+            churned = session.scalars(select(Customer.id).where(Customer.status == "churned")).all()
             reported = set(session.scalars(select(ChurnEvent.customer_id)).all())
             latest = session.scalar(select(func.max(Order.ordered_at)))
         assert churned
@@ -55,9 +53,7 @@ class TestBuildDemoCompany:
         assert latest.tzinfo is not None
         assert latest <= datetime(2026, 4, 1, tzinfo=UTC)
 
-    def test_saves_the_simulation_and_the_mirror(
-        self, engine: Engine, settings: Settings
-    ) -> None:
+    def test_saves_the_simulation_and_the_mirror(self, engine: Engine, settings: Settings) -> None:
         build_demo_company(engine, settings, customers=100, seed=4, end=END, years=1)
         assert load_simulator(settings.data_dir / STATE_FILE).today == END
         assert any(settings.mirror_dir.rglob("*.parquet"))

@@ -78,7 +78,7 @@ class Subscription(Timestamped, Base):
         enum_column(SubscriptionStatus, "subscription_status")
     )
     renewed_from: Mapped[int | None] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="SET NULL")
+        ForeignKey("subscriptions.id", ondelete="SET NULL"), index=True
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancel_reason: Mapped[ReasonCode | None] = mapped_column(

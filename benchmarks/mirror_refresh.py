@@ -13,6 +13,7 @@ Last it checks the mirror against the database (row counts and order amounts).
 
     .venv/bin/python benchmarks/mirror_refresh.py                    # 1,000,000 customers, SQLite
     .venv/bin/python benchmarks/mirror_refresh.py --customers 20000 --postgres
+    .venv/bin/python benchmarks/mirror_refresh.py --existing data   # after churnradar demo
 
 PostgreSQL is a throwaway cluster (tests/support/postgres.py) running with fsync off.
 """
@@ -66,18 +67,23 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="use a throwaway PostgreSQL")
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 6, 30))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--existing",
+        type=Path,
+        help="a data folder holding churnradar.db (from `churnradar demo`) to measure instead"
+        " of a fresh load; its rows must be older than the look-back window",
+    )
     args = parser.parse_args()
 
-    try:
-        from churnradar.demo import generate_company
-        from churnradar.store.bulk import load_frames
-    except ImportError as exc:
-        print(
-            f"cannot run: {exc}. This benchmark needs churnradar.demo.generate_company and"
-            " churnradar.store.bulk.load_frames.",
-            file=sys.stderr,
-        )
-        return 2
+    if args.existing:
+        engine = make_engine(make_url(f"sqlite:///{args.existing / 'churnradar.db'}"))
+        with tempfile.TemporaryDirectory(prefix="churnradar-mirror-") as folder:
+            _measure(engine, Path(folder) / "mirror", day=date.today(), seed=args.seed)
+        engine.dispose()
+        return 0
+
+    from churnradar.demo import generate_company
+    from churnradar.store.bulk import load_frames
 
     clock = time.perf_counter()
     company = generate_company(customers=args.customers, seed=args.seed, end=args.end)
@@ -93,26 +99,27 @@ def main() -> int:
         load_frames(engine, frames)
         print(f"loaded into {engine.dialect.name} in {_since(clock):.1f} s")
         del company, frames
-
-        directory = Path(folder) / "mirror"
-        full = refresh_mirror(engine, directory, full=True)
-        _print_report("full refresh", full)
-
-        day = args.end + timedelta(days=1)
-        clock = time.perf_counter()
-        changes = apply_a_day_of_changes(engine, day=day, seed=args.seed)
-        print(f"applied a day of changes in {_since(clock):.1f} s: {changes}")
-        incremental = refresh_mirror(engine, directory)
-        _print_report("incremental refresh after a day", incremental)
-        print(f"full / incremental: {full.seconds / incremental.seconds:.1f}x")
-
-        deleted = delete_customers(engine, count=2, seed=args.seed)
-        print(f"deleted customers {deleted} with all their rows")
-        cascade = refresh_mirror(engine, directory)
-        _print_report("incremental refresh after deleting customers", cascade)
-        print(f"full / incremental: {full.seconds / cascade.seconds:.1f}x")
-        check(engine, directory)
+        _measure(engine, Path(folder) / "mirror", day=args.end + timedelta(days=1), seed=args.seed)
     return 0
+
+
+def _measure(engine: Engine, directory: Path, *, day: date, seed: int) -> None:
+    full = refresh_mirror(engine, directory, full=True)
+    _print_report("full refresh", full)
+
+    clock = time.perf_counter()
+    changes = apply_a_day_of_changes(engine, day=day, seed=seed)
+    print(f"applied a day of changes in {_since(clock):.1f} s: {changes}")
+    incremental = refresh_mirror(engine, directory)
+    _print_report("incremental refresh after a day", incremental)
+    print(f"full / incremental: {full.seconds / incremental.seconds:.1f}x")
+
+    deleted = delete_customers(engine, count=2, seed=seed)
+    print(f"deleted customers {deleted} with all their rows")
+    cascade = refresh_mirror(engine, directory)
+    _print_report("incremental refresh after deleting customers", cascade)
+    print(f"full / incremental: {full.seconds / cascade.seconds:.1f}x")
+    check(engine, directory)
 
 
 def yesterdays_load(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

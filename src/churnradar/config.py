@@ -90,6 +90,8 @@ class Settings(BaseSettings):
             raise DatabaseUrlError("config.url_not_a_url") from exc
         if url.get_backend_name() not in SUPPORTED_DRIVERS:
             raise DatabaseUrlError("config.url_unsupported")
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise DatabaseUrlError("config.url_driver")
         return value
 
     @cached_property

@@ -141,6 +141,11 @@ class TestRefusals:
             ("CHURNRADAR_TIMEZONE", "Asia/Beijing", "config.unknown_timezone"),
             ("CHURNRADAR_DATABASE_URL", "mysql://app@db/churn", "config.bad_database_url"),
             ("CHURNRADAR_DATABASE_URL", "not a url at all", "config.bad_database_url"),
+            (
+                "CHURNRADAR_DATABASE_URL",
+                "postgresql+asyncpg://app@db/churn",
+                "config.bad_database_url",
+            ),
             ("CHURNRADAR_CURRENCY", "RMB1", "config.bad_currency"),
             ("CHURNRADAR_CURRENCY", "¥", "config.bad_currency"),
         ],

@@ -30,7 +30,11 @@ def demo(
     replace: bool = typer.Option(
         False, "--replace", help="Delete the customers already in the database first."
     ),
-    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the web app afterwards."),
+    serve: bool = typer.Option(
+        True,
+        "--serve/--no-serve",
+        help="Serve the web app afterwards (this version has none yet and says where the data is).",
+    ),
 ) -> None:
     """Build a realistic synthetic company with known churn mechanisms, into the database."""
     # numpy and pandas load only for this command, so `churnradar --help` and `init` start fast

@@ -218,9 +218,12 @@ def _tickets(sim: Simulator, alive: Index, d: int) -> None:
         comment=-1,
     )
     complained = who[complaint]
-    answer_day = d + np.ceil(response[complaint] / 24)
+    waited = response[complaint]
+    answer_day = d + np.floor((sec[complaint] / 3600 + waited) / 24)
     s.complaint_day[complained] = d
     s.complaint_answer_day[complained] = np.where(np.isnan(answer_day), OPEN, answer_day)
+    slow_after = 24 * sim.effects.unanswered_after_days
+    s.complaint_slow[complained] = np.isnan(waited) | (waited >= slow_after)
     s.complaint_load[complained] += 1
     s.satisfaction[complained] = np.maximum(0, s.satisfaction[complained] - 0.05)
 

@@ -141,7 +141,7 @@ class FrameBuilder:
                 "channel": np.asarray(v.CHANNELS, dtype=object)[p.channel[:k]],
                 "owner_id": sim.org.rep_users[p.owner_rep[:k]] + 1,
                 "tier": p.tier[:k].astype(object),
-                "first_seen": self.timestamps(p.first_seen_day[:k], 10 * 3600),
+                "first_seen": self.timestamps(p.first_seen_day[:k]),
                 "status": status,
                 "churned_at": pd.Series(churned_at).where(known),
                 "churn_type": pd.Series(_labels(CHURN_TYPES)[s.churn_type[:k]]).where(known),
@@ -344,21 +344,38 @@ def ground_truth(builder: FrameBuilder) -> pd.DataFrame:
 
 
 def _p_churn_within(sim: Simulator, hazard: npt.NDArray[np.float64], days: int) -> Any:
-    """P(churned within ``days``) under today's hazard: 1 for a customer leaving with a churn
-    date inside the window; else the chance to decide early enough, averaged over the
-    leaving period's length."""
+    """P(churned within ``days`` after as-of) if today's hazard ``h`` stayed as it is.
+
+    A customer already leaving churns on his known date: 1 if it falls inside the window,
+    else 0. Otherwise he decides on day j of the window with probability h(1-h)^j and then
+    churns as the simulator would make him: a repeat buyer after L ~ U{21..70} days; a
+    contract customer at the end of the term in force on day j if it is at most 150 days
+    away (non-renewal), else after L ~ U{30..90} days (cancellation).
+    """
     s, p, e, k = sim.state, sim.pop, sim.effects, sim.arrived
-    lengths = np.where(
-        p.contract[:k, None],
-        np.linspace(*e.leaving_days_contract, 16)[None, :],
-        np.linspace(*e.leaving_days_noncontract, 16)[None, :],
-    )
-    room = np.maximum(days - lengths, 0)
-    deciding = 1 - (1 - hazard[:, None]) ** room
-    p_churn = deciding.mean(axis=1)
+    first, last = sim.day, sim.day + days - 1  # the window's days
+    j = np.arange(days)
+    p_churn = np.zeros(k)
+    rows = sim.events["subscriptions"].column("end")
+    for start in range(0, k, 100_000):  # chunks keep the (customers x days) matrix small
+        part = slice(start, min(start + 100_000, k))
+        h = hazard[part][:, None]
+        decide = h * (1 - h) ** j[None, :]
+        contract = p.contract[part][:, None]
+        decision_day = first + j[None, :]
+        row = s.subscription_row[part]
+        end = np.where(row >= 0, rows[np.maximum(row, 0)], 0)[:, None]
+        term_end = np.where(decision_day <= end, end, end + p.term_days[part][:, None])
+        waits = term_end - decision_day <= e.contract_waits_for_term_end_within
+        low_c, high_c = e.leaving_days_contract
+        low_n, high_n = e.leaving_days_noncontract
+        by_leaving_c = np.clip((last - decision_day - low_c + 1) / (high_c - low_c + 1), 0, 1)
+        by_leaving_n = np.clip((last - decision_day - low_n + 1) / (high_n - low_n + 1), 0, 1)
+        churns = np.where(contract, np.where(waits, term_end <= last, by_leaving_c), by_leaving_n)
+        p_churn[part] = (decide * churns).sum(axis=1)
     leaving = s.leaving[:k]
-    within = leaving & (s.leave_end[:k] <= sim.day - 1 + days)
-    return np.where(leaving, within.astype(float), p_churn)
+    within = leaving & (s.leave_end[:k] <= last)
+    return np.where(leaving, within.astype(float), np.clip(p_churn, 0, 1))
 
 
 def _after(start: pd.DatetimeIndex, hours: npt.NDArray[np.float64], as_of: Any) -> pd.Series:

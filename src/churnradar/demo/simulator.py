@@ -143,9 +143,10 @@ class Simulator:
         """Arrived customers whose latest complaint, within the memory window, waited longer
         than ``unanswered_after_days`` for a first response (or is still waiting)."""
         s, e, k = self.state, self.effects, self.arrived
-        opened = s.complaint_day[:k]
-        waited = np.minimum(d, s.complaint_answer_day[:k]) - opened
-        return (d - opened < e.complaint_memory_days) & (waited >= e.unanswered_after_days)
+        # known to be slow once the customer has waited that long without an answer
+        since = d - s.complaint_day[:k]
+        waiting = since >= e.unanswered_after_days
+        return s.complaint_slow[:k] & waiting & (since < e.complaint_memory_days)
 
     # -- one day ------------------------------------------------------------------------
 
@@ -178,10 +179,9 @@ class Simulator:
         s.last_order[old] = d - np.floor(rng.random(len(old)) / p.order_rate[old]).astype(int)
         activity.place_orders(self, fresh, d)
         contracts = new[p.contract[new]]
-        offset = np.where(
-            p.first_seen_day[contracts] < d,
-            np.floor(rng.random(len(contracts)) * p.term_days[contracts]).astype(int),
-            0,
+        known_for = d - p.first_seen_day[contracts]
+        offset = np.minimum(
+            np.floor(rng.random(len(contracts)) * p.term_days[contracts]).astype(int), known_for
         )
         self._start_terms(contracts, d - offset, p.mrr[contracts], renewed_from=None)
         activity.add_contacts(self, new, p.first_seen_day[new])
@@ -280,7 +280,8 @@ class Simulator:
             return
         terms.column("status")[old] = SUB_RENEWED
         change = rng.choice([1.0, 1.15, 1.3, 0.8], size=len(renewing), p=[0.7, 0.15, 0.08, 0.07])
-        rise = self.calendar.price_rise_day[p.line[renewing]] <= d
+        rise_day = self.calendar.price_rise_day[p.line[renewing]]
+        rise = (rise_day <= d) & (terms.column("start")[old] < rise_day)  # once, not per renewal
         mrr = (
             terms.column("mrr")[old] * change * np.where(rise, 1 + self.effects.price_rise_size, 1)
         )
@@ -289,7 +290,7 @@ class Simulator:
     def _win_back(self, d: int) -> None:
         s, p = self.state, self.pop
         k = self.arrived
-        eligible = s.churned[:k] & (s.won_back_day[:k] < 0) & (d - s.churn_day[:k] > 60)
+        eligible = s.churned[:k] & (s.won_back_day[:k] < 0) & (d - s.churn_day[:k] >= 60)
         back = np.flatnonzero(eligible & (self.rng.random(k) < self.effects.win_back_daily_rate))
         if len(back) == 0:
             return
@@ -331,9 +332,8 @@ class Simulator:
     def _drift(self, d: int) -> None:
         s, p, k = self.state, self.pop, self.arrived
         e = self.effects
-        unanswered = (s.complaint_day[:k] + e.unanswered_after_days <= d) & (
-            d < s.complaint_answer_day[:k]
-        )  # satisfaction sinks while a complaint waits
+        # satisfaction sinks each day a complaint waits for its first answer
+        unanswered = (s.complaint_day[:k] <= d) & (d < s.complaint_answer_day[:k])
         rise = self.calendar.price_rise_day[p.line[:k]]
         priced = (rise <= d) & (d < rise + e.price_rise_window)
         sat = s.satisfaction[:k]

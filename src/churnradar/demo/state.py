@@ -74,6 +74,7 @@ class CustomerState:
     last_follow_up: npt.NDArray[np.int32] = field(init=False)
     complaint_day: npt.NDArray[np.int32] = field(init=False)
     complaint_answer_day: npt.NDArray[np.int32] = field(init=False)
+    complaint_slow: npt.NDArray[np.bool_] = field(init=False)  # answered late, or never
     complaint_load: npt.NDArray[np.float64] = field(init=False)  # decaying complaint count
     key_change_day: npt.NDArray[np.int32] = field(init=False)
     key_contact_row: npt.NDArray[np.int64] = field(init=False)
@@ -101,6 +102,7 @@ class CustomerState:
         self.last_follow_up = np.full(n, NEVER, np.int32)
         self.complaint_day = np.full(n, NEVER, np.int32)
         self.complaint_answer_day = np.full(n, NEVER, np.int32)
+        self.complaint_slow = np.zeros(n, bool)
         self.complaint_load = np.zeros(n)
         self.key_change_day = np.full(n, NEVER, np.int32)
         self.key_contact_row = np.full(n, -1, np.int64)

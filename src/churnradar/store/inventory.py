@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Engine, exists, func, select
+from sqlalchemy import Engine, func, select
 
 from churnradar.store.tables import Customer
-from churnradar.store.tables.ground_truth import DemoGroundTruth
 
 
 def customer_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.scalar(select(func.count()).select_from(Customer)) or 0)
-
-
-def holds_demo_company(engine: Engine) -> bool:
-    """Whether the customers present were made by the demo (it records its ground truth)."""
-    with engine.connect() as connection:
-        return bool(connection.scalar(select(exists().select_from(DemoGroundTruth))))
-
-
-def demo_company_as_of(engine: Engine) -> datetime | None:
-    """The instant the demo company in the database was simulated up to."""
-    with engine.connect() as connection:
-        as_of: datetime | None = connection.scalar(select(func.max(DemoGroundTruth.as_of)))
-        return as_of

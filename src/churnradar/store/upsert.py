@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Table
+from sqlalchemy import BigInteger, Connection, Engine, Integer, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from churnradar.errors import InvalidInput
@@ -26,7 +26,11 @@ def upsert_frames(engine: Engine, frames: Mapping[str, pd.DataFrame]) -> dict[st
     returns the rows written per table."""
     unknown = set(frames) - set(metadata.tables)
     if unknown:
-        raise InvalidInput("store.bulk.unknown_table", table=", ".join(sorted(unknown)), known="")
+        raise InvalidInput(
+            "store.bulk.unknown_table",
+            table=", ".join(sorted(unknown)),
+            known=", ".join(sorted(metadata.tables)),
+        )
     written: dict[str, int] = {}
     now = utcnow()
     with engine.begin() as connection:
@@ -39,7 +43,23 @@ def upsert_frames(engine: Engine, frames: Mapping[str, pd.DataFrame]) -> dict[st
             for start in range(0, len(records), _BATCH):
                 connection.execute(statement, records[start : start + _BATCH])
             written[table.name] = len(records)
+            if connection.dialect.name == "postgresql":
+                _advance_sequence(connection, table)
     return written
+
+
+def _advance_sequence(connection: Connection, table: Table) -> None:
+    """Explicit ids bypass PostgreSQL's sequence; move it past them so the next insert
+    without an id does not collide."""
+    (key,) = table.primary_key.columns
+    if not isinstance(key.type, Integer | BigInteger) or table.name == "demo_ground_truth":
+        return
+    connection.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'),"
+            f" (SELECT max({key.name}) FROM {table.name}))"
+        )
+    )
 
 
 def _records(frame: pd.DataFrame, table: Table, now: Any) -> list[dict[str, Any]]:

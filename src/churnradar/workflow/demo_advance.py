@@ -13,9 +13,9 @@ from churnradar.config import Settings
 from churnradar.demo import load_simulator, save_simulator
 from churnradar.demo.delta import changed_rows
 from churnradar.demo.frames import FrameBuilder
+from churnradar.demo.truth_table import demo_company_as_of, holds_demo_company
 from churnradar.errors import Conflict, InvalidInput, NotFound
 from churnradar.store.engine import safe_url
-from churnradar.store.inventory import demo_company_as_of, holds_demo_company
 from churnradar.store.mirror import MirrorReport, refresh_mirror
 from churnradar.store.upsert import upsert_frames
 from churnradar.workflow.demo_build import STATE_FILE
@@ -27,7 +27,7 @@ MAX_DAYS = 3660
 class DemoAdvance:
     start: date  # first simulated day
     as_of: date  # last simulated day
-    contacted: int
+    contacted: int  # distinct customers reached (churned ones cannot be)
     saved: int  # leaving customers the contacts turned around (truth, for the demo only)
     written: dict[str, int]
     mirror: MirrorReport
@@ -57,7 +57,8 @@ def advance_demo_company(
         raise InvalidInput("demo.unknown_customers", ids=", ".join(map(str, unknown[:10])))
     before = FrameBuilder(simulator).build()
     start = simulator.calendar.date_of(simulator.day)
-    saved = simulator.intervene(ids - 1)
+    reachable = np.unique(ids[~simulator.state.churned[ids - 1]])
+    saved = simulator.intervene(reachable - 1)
     simulator.step(days)
     written = upsert_frames(engine, changed_rows(before, FrameBuilder(simulator).build()))
     save_simulator(simulator, settings.data_dir / STATE_FILE)
@@ -65,7 +66,7 @@ def advance_demo_company(
     return DemoAdvance(
         start=start,
         as_of=simulator.today,
-        contacted=len(np.unique(ids)),
+        contacted=len(reachable),
         saved=int(saved.sum()),
         written=written,
         mirror=mirror,

@@ -19,10 +19,11 @@ from churnradar.demo import (
     save_simulator,
 )
 from churnradar.demo.summary import DemoSummary, summarize
+from churnradar.demo.truth_table import holds_demo_company
 from churnradar.errors import Conflict, InvalidInput
 from churnradar.store.bulk import LoadReport, load_frames
 from churnradar.store.engine import safe_url
-from churnradar.store.inventory import customer_count, holds_demo_company
+from churnradar.store.inventory import customer_count
 from churnradar.store.mirror import MirrorReport, refresh_mirror
 from churnradar.store.schema import upgrade
 

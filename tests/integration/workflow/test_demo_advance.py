@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -94,6 +95,21 @@ class TestAdvanceDemoCompany:
             stored = session.execute(select(func.count(), func.max(Order.ordered_at))).one()
         assert mirrored["n"] == stored[0]
         assert mirrored["latest"] == stored[1]
+
+    def test_the_app_can_add_rows_after_an_advance(self, built: Engine, settings: Settings) -> None:
+        advance_demo_company(built, settings, days=3)
+        with Session(built) as session:
+            top = session.scalar(select(func.max(Order.id)))
+            order = Order(
+                external_id="APP-1",
+                customer_id=1,
+                ordered_at=datetime(2026, 4, 5, tzinfo=UTC),
+                amount=Decimal("10.00"),
+            )
+            session.add(order)
+            session.commit()
+            assert top is not None
+            assert order.id > top
 
     def test_advancing_twice_continues_where_it_stopped(
         self, built: Engine, settings: Settings

@@ -136,6 +136,21 @@ class TestGenerateCompany:
         assert truth.loc[leaving, "p_churn_90d"].mean() > truth.loc[~leaving, "p_churn_90d"].mean()
 
 
+class TestTrueChurnProbability:
+    def test_predicts_the_churn_of_the_next_ninety_days(self) -> None:
+        company = generate_company(customers=3000, seed=42, end=END)
+        truth = company.frames["demo_ground_truth"]
+        expected = truth.loc[~truth["churned"], "p_churn_90d"].sum()
+        as_of = truth["as_of"].iloc[0]
+
+        later = continue_company(company.simulator, 90).frames["demo_ground_truth"]
+        churned = later["churned_at"].notna() & (later["churned_at"] > as_of)
+        realised = churned[: len(truth)][~truth["churned"].to_numpy()].sum()
+
+        assert expected > 50
+        assert abs(realised - expected) < 4 * np.sqrt(expected)
+
+
 class TestContinue:
     def test_continuing_a_saved_simulation_equals_running_at_once(self, tmp_path: Path) -> None:
         whole = generate_company(customers=300, seed=5, end=END, years=2)

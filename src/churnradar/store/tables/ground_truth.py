@@ -17,8 +17,8 @@ class DemoGroundTruth(Base):
     """Per customer: the true hazard and how (and whether) the customer really churned.
 
     ``hazard_*`` are daily churn-decision probabilities from the simulator (docs/demo-data.md);
-    ``p_churn_90d`` is the true probability of deciding to leave within 90 days of
-    ``as_of`` if nothing changes, i.e. ``1 - (1 - hazard_now) ** 90``.
+    ``p_churn_90d`` is the true probability of having churned within 90 days of ``as_of`` if
+    today's hazard stayed as it is, net of the leaving period (see the docs for the formula).
     """
 
     __tablename__ = "demo_ground_truth"

@@ -172,6 +172,11 @@ def rows_of(connection_or_session: Any, table: type[Base]) -> list[tuple[Any, ..
     return [tuple(row) for row in connection_or_session.execute(ordered)]
 
 
+def _stored(engine: Engine, table: type[Base]) -> int:
+    with Session(engine) as session:
+        return len(rows_of(session, table))
+
+
 def assert_refused(
     engine: Engine,
     table: type[Base],
@@ -319,6 +324,9 @@ class TestNonNegativeMoneyAndQuantities:
             make_subscription(customer.id, mrr=Decimal("0")),
         )
 
+        assert _stored(engine, Order) == 1
+        assert _stored(engine, Subscription) == 1
+
 
 class TestEnumValues:
     def test_a_business_model_outside_the_enum_is_refused(self, engine: Engine) -> None:
@@ -404,6 +412,8 @@ class TestSurveyScoreRange:
             ),
         )
 
+        assert _stored(engine, Survey) == 4
+
 
 class TestTimeOrder:
     def test_a_first_response_before_the_ticket_was_opened_is_refused(self, engine: Engine) -> None:
@@ -448,6 +458,8 @@ class TestTimeOrder:
             ),
         )
 
+        assert _stored(engine, Ticket) == 2
+
     def test_a_subscription_ending_before_it_starts_is_refused(self, engine: Engine) -> None:
         customer = saved_customer(engine)
 
@@ -486,6 +498,8 @@ class TestChurnFieldsNeedDate:
             engine, churned_at=T0, churn_type=ChurnType.PASSIVE, churn_reason=ReasonCode.SERVICE
         )
         saved_customer(engine, 2, churned_at=T0)
+
+        assert _stored(engine, Customer) == 2
 
 
 class TestDeletingACustomer:

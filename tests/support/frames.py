@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnradar.domain import ChurnType, InteractionChannel, OrderStatus, TicketSeverity
+
 END = pd.Timestamp("2025-06-30 23:59:59.999999", tz="UTC")
 YEAR_US = 365 * 86_400 * 1_000_000
 DAY_US = 86_400 * 1_000_000
@@ -158,9 +160,7 @@ def _customers(rng: np.random.Generator, count: int, sales: np.ndarray) -> pd.Da
             "first_seen": first_seen,
             "status": np.where(won_back, "won_back", np.where(churned, "churned", "active")),
             "churned_at": churned_at,
-            "churn_type": np.where(
-                churned, rng.choice(["active", "passive", "hidden"], count), None
-            ),
+            "churn_type": np.where(churned, rng.choice([t.value for t in ChurnType], count), None),
             "churn_reason": np.where(churned, rng.choice(reasons, count), None),
         }
     )
@@ -216,7 +216,7 @@ def _orders(rng: np.random.Generator, first_seen: pd.Series) -> pd.DataFrame:
             ),
             "quantity": rng.integers(1, 20, len(owner)),
             "status": rng.choice(
-                ["completed", "pending", "cancelled", "refunded"],
+                [s.value for s in OrderStatus],
                 len(owner),
                 p=[0.85, 0.05, 0.05, 0.05],
             ),
@@ -269,20 +269,7 @@ def _interactions(
 ) -> pd.DataFrame:
     owner = _per_customer(rng, first_seen, 12.0)
     ids = _ids(len(owner))
-    channels = np.array(
-        [
-            "phone",
-            "visit",
-            "wechat",
-            "email",
-            "meeting",
-            "feedback",
-            "app_login",
-            "web_visit",
-            "email_open",
-        ]
-    )
-    channel = rng.choice(channels, len(owner))
+    channel = rng.choice([c.value for c in InteractionChannel], len(owner))
     system = np.isin(channel, ["app_login", "web_visit", "email_open"])
     return pd.DataFrame(
         {
@@ -322,7 +309,7 @@ def _tickets(rng: np.random.Generator, first_seen: pd.Series) -> pd.DataFrame:
             "customer_id": owner + 1,
             "opened_at": opened_at,
             "category": rng.choice(["账单", "故障", "功能咨询", "物流"], len(owner)),
-            "severity": rng.choice(["low", "medium", "high", "critical"], len(owner)),
+            "severity": rng.choice([s.value for s in TicketSeverity], len(owner)),
             "is_complaint": rng.random(len(owner)) < 0.2,
             "subject": _nulls(rng, pd.Series(rng.choice(SUMMARIES, len(owner))), 0.1),
             "first_response_at": _nulls(rng, opened_at + after, 0.2),

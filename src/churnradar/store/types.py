@@ -8,7 +8,19 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer, Numeric, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Enum,
+    Integer,
+    Numeric,
+    TextClause,
+    TypeDecorator,
+    bindparam,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 # SQLite has no decimal type; SQLAlchemy converts through float and warns. Amounts are rounded
@@ -64,8 +76,22 @@ def enum_column(enum: type[StrEnum], name: str) -> Enum:
     )
 
 
+def stamped(sql: str) -> TextClause:
+    """A textual statement whose ``:now`` parameter is bound as a :class:`UtcDateTime`, so
+    SQLite stores it in the same text form as every other timestamp."""
+    return text(sql).bindparams(bindparam("now", type_=UtcDateTime()))
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-__all__: list[Any] = ["Id", "JsonDocument", "Money", "UtcDateTime", "enum_column", "utcnow"]
+__all__: list[Any] = [
+    "Id",
+    "JsonDocument",
+    "Money",
+    "UtcDateTime",
+    "enum_column",
+    "stamped",
+    "utcnow",
+]

@@ -206,6 +206,8 @@ class ImportBatch(Base):
     counts: Mapped[dict[str, int]] = mapped_column(JsonDocument, default=dict)
     mapping: Mapped[dict[str, str]] = mapped_column(JsonDocument, default=dict)
     rejected_rows: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    # the downloadable file of every rejected row; ``rejected_rows`` keeps the first ones
+    rejected_file: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

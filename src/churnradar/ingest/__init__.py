@@ -1,0 +1,1 @@
+"""Reading customer data files: readers, header mapping, value parsing, row validation."""

@@ -1,0 +1,350 @@
+"""From raw cells to rows the store can merge: parse, check, resolve, key, deduplicate.
+
+:class:`RowValidator` turns one :class:`~churnradar.ingest.readers.RawChunk` into frames per
+table (typed values, the references as keys the store resolves, the source row number in
+``_row``) and a log of problems. A row with any problem is rejected as a whole; the others are
+independent of it. Everything runs a column at a time, so a chunk of 100,000 rows costs a few
+dozen vectorised operations, whatever its content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from churnradar.ingest import values as parse
+from churnradar.ingest.choices import classify_reasons
+from churnradar.ingest.duplicates import SeenRows, hash_values
+from churnradar.ingest.fields import Field, FieldType, Kind, Target
+from churnradar.ingest.headers import ColumnChoice, HeaderMapping
+from churnradar.ingest.problems import ProblemLog, Where, flagged
+from churnradar.ingest.readers import RawChunk
+from churnradar.ingest.references import CustomerDirectory, KeyDirectory, UserDirectory
+from churnradar.ingest.shaping import Shaped, shape
+from churnradar.store.tables import metadata
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read values and what to do with rows that name unknown things."""
+
+    zone: ZoneInfo
+    currency: str
+    now: datetime  # the import's clock: a date after it (plus a day's slack) is refused
+    create_customers: bool = False
+    create_owners: bool = False
+    locale: str = "zh-CN"  # of the texts the import writes into rows
+
+
+@dataclass
+class Directories:
+    customers: CustomerDirectory
+    users: UserDirectory
+    subscriptions: KeyDirectory
+
+
+@dataclass
+class ChunkResult:
+    frames: list[tuple[str, pd.DataFrame, bool]]  # (table, rows, upsert?) parents first
+    problems: pd.DataFrame  # see ProblemLog.frame
+    rejected: np.ndarray  # boolean mask over the chunk's rows
+    created: dict[str, int] = field(default_factory=dict)  # customers/users created
+
+
+class RowValidator:
+    """Validates the chunks of one file, remembering keys across chunks for duplicates."""
+
+    def __init__(
+        self, kind: Kind, mapping: HeaderMapping, options: ImportOptions, directories: Directories
+    ) -> None:
+        self.kind = kind
+        self.mapping = mapping
+        self.options = options
+        self.directories = directories
+        self._seen = SeenRows()
+        self._table = metadata.tables[kind.table]
+
+    def validate(self, chunk: RawChunk) -> ChunkResult:
+        size = len(chunk.frame)
+        log = ProblemLog(chunk.rows, {c.field.name: c.header for c in self.mapping.columns})
+        cells: dict[str, pd.Series] = {}  # the cells as written, for messages
+        typed: dict[str, pd.Series] = {}
+        for choice in self.mapping.columns:
+            raw = chunk.frame[choice.position].reset_index(drop=True)
+            written = parse.clean_text(raw)
+            cells[choice.field.name] = written
+            typed[choice.field.name] = self._parse(choice, raw, written, log)
+        self._check_required(typed, cells, size, log)
+        shaped = shape(self.kind, typed, cells, self.options, log)
+        created = self._resolve(shaped, cells, log)
+        self._key(shaped)
+        rejected = log.rejected(size)
+        self._check_repeats(shaped, cells, chunk.rows, rejected, log)
+        rejected = log.rejected(size)
+        frames = self._frames(shaped, chunk.rows, rejected)
+        return ChunkResult(frames, log.frame(), rejected, created)
+
+    # parsing --------------------------------------------------------------------------------
+
+    def _parse(
+        self, choice: ColumnChoice, raw: pd.Series, written: pd.Series, log: ProblemLog
+    ) -> pd.Series:
+        spec, multiplier = choice.field, choice.multiplier
+        where = Where(choice.header, spec.name)
+        kind = spec.type
+        if kind is FieldType.TEXT:
+            result = parse.ParsedColumn(written, pd.Series(None, index=written.index, dtype=object))
+        elif kind is FieldType.DATETIME:
+            latest = self.options.now + timedelta(days=1)
+            result = parse.parse_datetimes(raw, self.options.zone, latest=latest)
+        elif kind is FieldType.MONEY:
+            result = parse.parse_money(raw)
+            if multiplier != 1.0:
+                result = parse.ParsedColumn((result.values * multiplier).round(2), result.errors)
+        elif kind is FieldType.INTEGER:
+            result = parse.parse_integers(raw, labels=spec.labels or None)
+        elif kind is FieldType.BOOLEAN:
+            result = parse.parse_booleans(raw)
+        elif kind is FieldType.CHOICE:
+            result = parse.parse_choices(raw, spec.choices)
+        else:  # REASON: a code or label, else free text classified by keywords
+            exact = parse.parse_choices(raw, spec.choices)
+            guessed = classify_reasons(written)
+            values = exact.values.where(exact.values.notna(), guessed)
+            result = parse.ParsedColumn(values, pd.Series(None, index=raw.index, dtype=object))
+        allowed = ", ".join(sorted(set(spec.choices.values()))) if spec.choices else ""
+        log.add(where, result.errors, written, {"allowed": allowed})
+        values = result.values
+        if spec.minimum is not None or spec.maximum is not None:
+            out = parse.check_range(values, minimum=spec.minimum, maximum=spec.maximum)
+            if kind is FieldType.MONEY:  # money below zero is a refund written as an amount
+                out = out.replace("below_minimum", "negative_amount")
+            log.add(
+                where,
+                out,
+                written,
+                {"minimum": spec.minimum, "maximum": spec.maximum},
+            )
+        limit = self._length_limit(spec)
+        if limit is not None and kind is FieldType.TEXT:
+            too_long = parse.check_length(values, limit)
+            log.add(
+                where,
+                too_long,
+                written,
+                {"limit": limit},
+                {"length": values.astype("string").str.len()},
+            )
+        return values
+
+    def _length_limit(self, spec: Field) -> int | None:
+        if spec.reference is not None:
+            return 64
+        if spec.column is None or spec.column not in self._table.c:
+            return 200
+        return getattr(self._table.c[spec.column].type, "length", None)
+
+    def _check_required(
+        self, typed: dict[str, pd.Series], cells: dict[str, pd.Series], size: int, log: ProblemLog
+    ) -> None:
+        for spec in self.kind.fields:
+            choice = self.mapping.get(spec.name)
+            if not spec.required or choice is None:
+                continue
+            empty = cells[spec.name].isna()
+            log.add(Where(choice.header, spec.name), flagged(empty, "required"))
+        for group in self.kind.one_of:
+            present = [name for name in group if name in typed]
+            if not present:
+                continue
+            empty = np.logical_and.reduce([cells[name].isna().to_numpy() for name in present])
+            choice = self.mapping.get(present[0])
+            assert choice is not None
+            labels = " / ".join(self.mapping.get(name).header for name in present)  # type: ignore[union-attr]
+            log.add(
+                Where(choice.header, present[0]),
+                flagged(empty, "required_one_of"),
+                params={"columns": labels},
+            )
+
+    # references ------------------------------------------------------------------------------
+
+    def _resolve(
+        self, shaped: Shaped, cells: dict[str, pd.Series], log: ProblemLog
+    ) -> dict[str, int]:
+        created: dict[str, int] = {}
+        for spec in self.kind.fields:
+            if spec.reference is Target.USER and spec.name in shaped.values:
+                created["users"] = self._resolve_user(spec, shaped, log)
+        if "customer_key" in shaped.values or "customer_name" in shaped.values:
+            created["customers"] = self._resolve_customer(shaped, cells, log)
+        if "renewed_from" in shaped.values:
+            choice = self.mapping.get("renewed_from")
+            assert choice is not None
+            resolved = self.directories.subscriptions.resolve(
+                shaped.values["renewed_from"], "unknown_contract"
+            )
+            log.add(Where(choice.header, "renewed_from"), resolved.errors, cells["renewed_from"])
+            shaped.refs["renewed_from_ref"] = shaped.values.pop("renewed_from")
+        return {name: count for name, count in created.items() if count}
+
+    def _resolve_user(self, spec: Field, shaped: Shaped, log: ProblemLog) -> int:
+        choice = self.mapping.get(spec.name)
+        assert choice is not None
+        assert spec.column is not None
+        names = shaped.values.pop(spec.name)
+        resolved = self.directories.users.resolve(names)
+        created = 0
+        errors = resolved.errors
+        if self.options.create_owners:
+            new = (errors == "unknown_user").to_numpy()
+            fresh = names[new].drop_duplicates()
+            if len(fresh):
+                users = pd.DataFrame(
+                    {"username": fresh.to_numpy(), "display_name": fresh.to_numpy()}
+                )
+                self.directories.users.add(users)
+                shaped.add_parent("users", users.assign(role="sales", is_active=True))
+                created = len(fresh)
+            resolved = self.directories.users.resolve(names)
+            errors = resolved.errors
+        log.add(Where(choice.header, spec.name), errors, names)
+        shaped.refs[f"{spec.column}__user"] = resolved.keys
+        return created
+
+    def _resolve_customer(
+        self, shaped: Shaped, cells: dict[str, pd.Series], log: ProblemLog
+    ) -> int:
+        keys = shaped.values.pop("customer_key", None)
+        names = shaped.values.pop("customer_name", None)
+        directory = self.directories.customers
+        resolved = directory.resolve(keys, names)
+        created = 0
+        if self.options.create_customers:
+            unknown = (resolved.errors == "unknown_customer").to_numpy()
+            new_keys = (keys if keys is not None else _name_keys(names))[unknown]  # type: ignore[arg-type]
+            new_names = (names[unknown] if names is not None else new_keys).fillna(new_keys)
+            fresh = pd.DataFrame(
+                {"external_id": new_keys.to_numpy(), "name": new_names.to_numpy()}
+            ).drop_duplicates("external_id")
+            if len(fresh):
+                directory.add(fresh["external_id"], fresh["name"])
+                model = "contract" if self.kind.table == "subscriptions" else "noncontract"
+                shaped.add_parent("customers", fresh.assign(business_model=model), upsert=False)
+                created = len(fresh)
+            resolved = directory.resolve(keys, names)
+        choice = self.mapping.get("customer_key") or self.mapping.get("customer_name")
+        assert choice is not None
+        written = cells.get(choice.field.name)
+        log.add(Where(choice.header, choice.field.name), resolved.errors, written)
+        shaped.refs["customer_id__customer"] = resolved.keys
+        return created
+
+    # keys and repeats --------------------------------------------------------------------------
+
+    def _key(self, shaped: Shaped) -> None:
+        """Rows without an external id get one derived from their natural key, so that the
+        same row imported again is recognised: a customer by its name (the one already
+        stored under that name, else the name itself), other rows by a digest of their
+        natural key."""
+        given = shaped.keys
+        if given is not None and given.notna().all():
+            return
+        if self.kind.table == "customers":
+            names = shaped.values["name"]
+            existing = self.directories.customers.resolve(None, names).keys
+            derived = existing.where(existing.notna(), _name_keys(names))
+        else:
+            parts = {
+                name: (
+                    shaped.refs.get("customer_id__customer")
+                    if name == "customer"
+                    else shaped.values.get(name)
+                )
+                for name in self.kind.natural_key
+            }
+            frame = pd.DataFrame(
+                {name: part.astype("string") for name, part in parts.items() if part is not None}
+            ).fillna("")
+            digest = hash_values(frame)
+            derived = pd.Series([f"auto:{value:016x}" for value in digest], dtype=object)
+        shaped.keys = derived if given is None else given.where(given.notna(), derived)
+
+    def _check_repeats(
+        self,
+        shaped: Shaped,
+        cells: dict[str, pd.Series],
+        rows: np.ndarray,
+        rejected: np.ndarray,
+        log: ProblemLog,
+    ) -> None:
+        assert shaped.keys is not None
+        valid = ~rejected
+        if not valid.any():
+            return
+        keys = shaped.keys[valid]
+        key_hashes = hash_values(pd.DataFrame({"k": keys.astype("string")}))
+        content = hash_values(
+            pd.DataFrame(
+                {name: series[valid].astype("string") for name, series in sorted(cells.items())}
+            )
+        )
+        repeated, same, earlier = self._seen.check(key_hashes, content, rows[valid])
+        full = np.full(len(rejected), None, dtype=object)
+        full[np.flatnonzero(valid)[repeated]] = "duplicate_key"
+        full[np.flatnonzero(valid)[same]] = "duplicate_row"
+        first = np.zeros(len(rejected), dtype=np.int64)
+        first[valid] = earlier
+        choice = self.mapping.get("external_id")
+        where = Where(choice.header, "external_id") if choice else Where("", "row")
+        log.add(
+            where, pd.Series(full), cells.get("external_id"), row_params={"first": pd.Series(first)}
+        )
+
+    def _frames(
+        self, shaped: Shaped, rows: np.ndarray, rejected: np.ndarray
+    ) -> list[tuple[str, pd.DataFrame, bool]]:
+        """(table, rows, update existing rows?) in the order they must be merged."""
+        keep = ~rejected
+        assert shaped.keys is not None
+        keys = shaped.keys.to_numpy(dtype=object)
+        main = pd.DataFrame(dict(shaped.values))
+        for name, series in shaped.refs.items():
+            main[name] = series
+        main["external_id"] = keys
+        main["_row"] = rows
+        frames = [
+            (table, parent, shaped.parent_upserts[table])
+            for table, parent in shaped.parents.items()
+        ]
+        frames.append((self.kind.table, main[keep].reset_index(drop=True), True))
+        customer = shaped.refs.get("customer_id__customer")
+        owner = shaped.refs.get("owner_id__user")
+        for table, implied in shaped.children:
+            position = implied["_position"].to_numpy()
+            child = implied.drop(columns=["_position", "_suffix", "_owner"], errors="ignore")
+            child["external_id"] = keys[position] + implied["_suffix"].to_numpy(dtype=object)
+            child["_row"] = rows[position]
+            # the customer a child belongs to: its row's customer, or its row itself
+            child["customer_id__customer"] = (
+                customer.to_numpy(dtype=object)[position]
+                if customer is not None
+                else keys[position]
+            )
+            if "_owner" in implied and owner is not None:
+                child["user_id__user"] = owner.to_numpy(dtype=object)[position]
+            frames.append((table, child[keep[position]].reset_index(drop=True), True))
+        return frames
+
+
+def _name_keys(names: pd.Series) -> pd.Series:
+    """An external id for a customer known only by name: the name itself when it fits,
+    else a digest of it (stable, so the next import finds the same customer)."""
+    fits = names.str.len() <= 64
+    digests = names[~fits].map(lambda name: "name:" + hashlib.sha1(name.encode()).hexdigest()[:24])
+    return names.where(fits, digests)

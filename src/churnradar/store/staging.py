@@ -1,0 +1,204 @@
+"""Merging imported rows: stage them in temporary tables, then upsert set-based in SQL.
+
+An import appends its validated chunks to temporary tables (``executemany`` on SQLite, ``COPY``
+on PostgreSQL), then merges each into its table with one ``INSERT ... SELECT ... ON CONFLICT
+(key) DO UPDATE ... WHERE`` the row differs. References travel as keys (a customer's external
+id, a user's name) in columns named ``<id column>__<target>`` and become ids in the same
+statement. Rows equal to what is stored are not written at all, so importing a file twice
+changes nothing, not even ``updated_at``. Everything happens in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, text
+
+from churnradar.store.bulk_backends import Writer, encode, writer_for
+from churnradar.store.recorded_churn import mark_recorded_churn
+from churnradar.store.tables import metadata
+from churnradar.store.types import stamped, utcnow
+
+# what a reference column points at: table and the column its keys are in
+TARGETS = {
+    "customer": ("customers", "external_id"),
+    "user": ("users", "username"),
+    "subscription": ("subscriptions", "external_id"),
+}
+ROW = "_row"  # the source row number, kept for tracing; not merged
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: MergeCounts) -> MergeCounts:
+        return MergeCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def unique_key(table: Table) -> str:
+    return "username" if table.name == "users" else "external_id"
+
+
+class Stage:
+    """The temporary tables of one import, on one connection, inside its transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._metadata = MetaData()
+        self._slots: dict[tuple[str, tuple[str, ...], bool], Table] = {}
+        self._writer_context = writer_for(connection)
+        self._writer: Writer = self._writer_context.__enter__()
+
+    def append(self, table_name: str, frame: pd.DataFrame, *, upsert: bool = True) -> None:
+        """Stage ``frame``'s rows for ``table_name``; ``upsert=False`` only inserts rows whose
+        key is new (customers and users an import creates on the way)."""
+        if frame.empty:
+            return
+        target = metadata.tables[table_name]
+        slot = (table_name, tuple(frame.columns), upsert)
+        staged = self._slots.get(slot) or self._create(slot, target, list(frame.columns))
+        arrays = [
+            encode(frame[column].reset_index(drop=True), staged.c[column])
+            for column in frame.columns
+        ]
+        self._writer.insert(staged, list(frame.columns), [arrays])
+
+    def merge(self) -> dict[str, MergeCounts]:
+        """Merge every staged table, parents first; the counts per table."""
+        now = utcnow()
+        counts: dict[str, MergeCounts] = {}
+        order = {table.name: i for i, table in enumerate(metadata.sorted_tables)}
+        for slot in sorted(self._slots, key=lambda s: order[s[0]]):
+            table_name, _, upsert = slot
+            merged = _Merge(self.connection, metadata.tables[table_name], self._slots[slot], now)
+            counts[table_name] = counts.get(table_name, MergeCounts()) + merged.run(upsert)
+            if table_name == "churn_events":
+                mark_recorded_churn(self.connection, self._slots[slot], now)
+        return counts
+
+    def close(self) -> None:
+        for staged in self._slots.values():
+            self.connection.execute(text(f"DROP TABLE IF EXISTS {staged.name}"))
+        self._writer_context.__exit__(None, None, None)
+
+    def _create(
+        self, slot: tuple[str, tuple[str, ...], bool], target: Table, columns: list[str]
+    ) -> Table:
+        definitions: list[Column[Any]] = []
+        for name in columns:
+            if name == ROW:
+                definitions.append(Column(name, BigInteger))
+            elif "__" in name:
+                definitions.append(Column(name, String(255)))
+            else:
+                definitions.append(Column(name, target.c[name].type))
+        staged = Table(
+            f"import_stage_{len(self._slots)}_{target.name}",
+            self._metadata,
+            *definitions,
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DROP",
+        )
+        staged.create(self.connection)
+        self._slots[slot] = staged
+        return staged
+
+
+class _Merge:
+    """One staged table into its target."""
+
+    def __init__(self, connection: Connection, target: Table, staged: Table, now: Any) -> None:
+        self.connection = connection
+        self.target = target
+        self.staged = staged
+        self.now = now
+        self.key = unique_key(target)
+        quote = connection.dialect.identifier_preparer.quote
+        self.q = quote
+        self.plain = [c.name for c in staged.c if c.name != ROW and "__" not in c.name]
+        refs = [c.name for c in staged.c if "__" in c.name]
+        # a reference to the table itself (a renewal naming the term before) is set after
+        # the insert, when every row of the file is in
+        self.self_refs = [r for r in refs if TARGETS[r.split("__")[1]][0] == target.name]
+        self.refs = [r for r in refs if r not in self.self_refs]
+
+    def _ref_expr(self, ref: str) -> str:
+        kind = ref.split("__")[1]
+        table, key = TARGETS[kind]
+        return f"(SELECT r.id FROM {self.q(table)} r WHERE r.{self.q(key)} = s.{self.q(ref)})"
+
+    def _source(self) -> tuple[list[str], str]:
+        """The target columns and a SELECT of the staged rows with references resolved."""
+        columns = self.plain + [ref.split("__", maxsplit=1)[0] for ref in self.refs]
+        exprs = [f"s.{self.q(c)}" for c in self.plain] + [self._ref_expr(r) for r in self.refs]
+        select = ", ".join(f"{e} AS {self.q(c)}" for e, c in zip(exprs, columns, strict=True))
+        return columns, f"SELECT {select} FROM {self.q(self.staged.name)} s"
+
+    def _differs(self, columns: list[str], left: str, right: str) -> str:
+        changing = [c for c in columns if c != self.key]
+        if not changing:
+            return "false"
+        return " OR ".join(
+            f"{left}.{self.q(c)} IS DISTINCT FROM {right}.{self.q(c)}" for c in changing
+        )
+
+    def run(self, upsert: bool) -> MergeCounts:
+        columns, source = self._source()
+        name, key = self.q(self.target.name), self.q(self.key)
+        total, existing, changed = self.connection.execute(
+            text(
+                f"SELECT (SELECT count(*) FROM {self.q(self.staged.name)}),"
+                f" count(t.{key}), coalesce(sum(CASE WHEN {self._differs(columns, 't', 'x')}"
+                f" THEN 1 ELSE 0 END), 0)"
+                f" FROM ({source}) x JOIN {name} t ON t.{key} = x.{key}"
+            )
+        ).one()
+        stamps = [c for c in ("created_at", "updated_at") if c in self.target.c]
+        insert_columns = ", ".join(self.q(c) for c in columns + stamps)
+        values = ", ".join([f"x.{self.q(c)}" for c in columns] + [":now" for _ in stamps])
+        if upsert:
+            updates = [c for c in columns if c != self.key] + (
+                ["updated_at"] if "updated_at" in self.target.c else []
+            )
+            assignments = ", ".join(f"{self.q(c)} = excluded.{self.q(c)}" for c in updates)
+            differs = self._differs(columns, name, "excluded")
+            conflict = (
+                f"DO UPDATE SET {assignments} WHERE {differs}" if assignments else "DO NOTHING"
+            )
+        else:
+            conflict = "DO NOTHING"
+        self.connection.execute(
+            stamped(
+                f"INSERT INTO {name} ({insert_columns}) SELECT {values} FROM ({source}) x"
+                f" WHERE true ON CONFLICT ({key}) {conflict}"
+            ),
+            {"now": self.now},
+        )
+        for ref in self.self_refs:
+            self._set_self_reference(ref)
+        if not upsert:
+            return MergeCounts(inserted=total - existing, unchanged=existing)
+        return MergeCounts(total - existing, changed, existing - changed)
+
+    def _set_self_reference(self, ref: str) -> None:
+        column = self.q(ref.split("__", maxsplit=1)[0])
+        name, key = self.q(self.target.name), self.q(self.key)
+        wanted = f"(SELECT p.id FROM {name} p WHERE p.{key} = s.{self.q(ref)})"
+        self.connection.execute(
+            stamped(
+                f"UPDATE {name} SET {column} = {wanted}, updated_at = :now"
+                f" FROM {self.q(self.staged.name)} s WHERE {name}.{key} = s.{key}"
+                f" AND s.{self.q(ref)} IS NOT NULL"
+                f" AND {name}.{column} IS DISTINCT FROM {wanted}"
+            ),
+            {"now": self.now},
+        )

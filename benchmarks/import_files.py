@@ -67,6 +67,7 @@ BAR_ROWS_PER_SECOND = 50_000
 BAR_PEAK_BYTES = 2**30
 BAR_ROWS = 1_000_000
 SEED = 7
+DEFAULT_CHUNK = ImportRequest.__dataclass_fields__["chunk_rows"].default
 
 
 @dataclass(frozen=True)
@@ -116,16 +117,21 @@ def main() -> None:
         help="also run on PostgreSQL: a server URL, or a throwaway cluster when none is given",
     )
     parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        help=f"rows per chunk the import reads (default: ImportRequest's, {DEFAULT_CHUNK:,})",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="import the orders CSV once more under cProfile"
     )
     args = parser.parse_args()
 
     with work_folder(args.keep) as folder:
         files = make_files(folder, args)
-        results = run_sqlite(folder, files, profile=args.profile)
+        results = run_sqlite(folder, files, chunk_rows=args.chunk_rows, profile=args.profile)
         results.append(baseline(files.orders.path, folder / "baseline.db"))
         if args.postgres:
-            results += run_postgres(args.postgres, folder, files)
+            results += run_postgres(args.postgres, folder, files, chunk_rows=args.chunk_rows)
         print_summary(results, files)
 
 
@@ -187,7 +193,9 @@ def show(written: Written, label: str) -> None:
 # the imports ---------------------------------------------------------------------------------
 
 
-def run_sqlite(folder: Path, files: Files, *, profile: bool) -> list[Measured]:
+def run_sqlite(
+    folder: Path, files: Files, *, chunk_rows: int | None, profile: bool
+) -> list[Measured]:
     def database(name: str) -> str:
         return f"sqlite:///{(folder / name).as_posix()}"
 
@@ -206,46 +214,52 @@ def run_sqlite(folder: Path, files: Files, *, profile: bool) -> list[Measured]:
             (folder / f"{name}{suffix}").unlink(missing_ok=True)
     main_url = database("churnradar.db")
     prepare(main_url)
-    data = folder / "data"
-    results = [
-        measure(Job("customers CSV", "SQLite", main_url, "customers", files.customers, data))
-    ]
+
+    def run(name: str, url: str, kind: str, file: Written, stats: Path | None = None) -> Measured:
+        return measure(Job(name, "SQLite", url, kind, file, folder / "data", chunk_rows, stats))
+
+    results = [run("customers CSV", main_url, "customers", files.customers)]
     copy("churnradar.db", "customers-only.db")
     results += [
-        measure(Job("orders CSV", "SQLite", main_url, "orders", files.orders, data)),
-        measure(Job("orders CSV again", "SQLite", main_url, "orders", files.orders, data)),
+        run("orders CSV", main_url, "orders", files.orders),
+        run("orders CSV again", main_url, "orders", files.orders),
     ]
     if files.gbk:
-        url = copy("customers-only.db", "gbk.db")
-        results.append(measure(Job("orders CSV GB18030", "SQLite", url, "orders", files.gbk, data)))
+        results.append(
+            run("orders CSV GB18030", copy("customers-only.db", "gbk.db"), "orders", files.gbk)
+        )
     if files.xlsx:
-        url = copy("customers-only.db", "xlsx.db")
-        results.append(measure(Job("orders XLSX", "SQLite", url, "orders", files.xlsx, data)))
+        results.append(
+            run("orders XLSX", copy("customers-only.db", "xlsx.db"), "orders", files.xlsx)
+        )
     if profile:  # once more, apart, so that the profiler's overhead is in no figure above
         url, stats = copy("customers-only.db", "profile.db"), folder / "orders.prof"
-        measure(Job("orders CSV, profiled", "SQLite", url, "orders", files.orders, data, stats))
+        run("orders CSV, profiled", url, "orders", files.orders, stats)
         print_profile(stats)
     return results
 
 
-def run_postgres(server: str, folder: Path, files: Files) -> list[Measured]:
+def run_postgres(
+    server: str, folder: Path, files: Files, *, chunk_rows: int | None
+) -> list[Measured]:
+    def run(name: str, url: str, kind: str, file: Written) -> Measured:
+        return measure(Job(name, "PostgreSQL", url, kind, file, folder / "data", chunk_rows))
+
     with ExitStack() as stack:
         if server == "throwaway":
             from support.postgres import throwaway_cluster
 
             server = stack.enter_context(throwaway_cluster())
         new_database = stack.enter_context(postgres_databases(make_url(server)))
-        data = folder / "data"
         main_url, xlsx_url = new_database(), new_database()
-        pg = "PostgreSQL"
         results = [
-            measure(Job("customers CSV", pg, main_url, "customers", files.customers, data)),
-            measure(Job("orders CSV", pg, main_url, "orders", files.orders, data)),
-            measure(Job("orders CSV again", pg, main_url, "orders", files.orders, data)),
+            run("customers CSV", main_url, "customers", files.customers),
+            run("orders CSV", main_url, "orders", files.orders),
+            run("orders CSV again", main_url, "orders", files.orders),
         ]
         if files.xlsx:
-            measure(Job("customers CSV", pg, xlsx_url, "customers", files.customers, data))
-            results.append(measure(Job("orders XLSX", pg, xlsx_url, "orders", files.xlsx, data)))
+            run("customers CSV", xlsx_url, "customers", files.customers)
+            results.append(run("orders XLSX", xlsx_url, "orders", files.xlsx))
         return results
 
 
@@ -289,6 +303,7 @@ class Job:
     kind: str
     file: Written
     data: Path  # the data folder, where rejected rows go
+    chunk_rows: int | None = None  # None: the library's default
     stats: Path | None = None  # where to write a cProfile of the import
 
 
@@ -317,7 +332,8 @@ def in_child(function: Callable[..., Measured], *arguments: Any) -> Measured:
 def import_in_child(job: Job) -> Measured:
     settings = Settings(data_dir=job.data, database_url=job.url)
     engine = make_engine(settings.url)
-    request = ImportRequest(kind=job.kind, path=job.file.path, create_customers=False)
+    chunking = {"chunk_rows": job.chunk_rows} if job.chunk_rows else {}
+    request = ImportRequest(kind=job.kind, path=job.file.path, create_customers=False, **chunking)
     last_chunk = 0.0
 
     def on_chunk(_read: int) -> None:

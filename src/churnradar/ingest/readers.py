@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -167,11 +168,7 @@ class _CsvSource(SourceFile):
                     first = self.layout.header_row + done + 1
                     done += len(frame)
                     values = frame.to_numpy(dtype=object, copy=True)
-                    empty = values == ""
-                    values[empty] = None
-                    numbers = np.arange(first, first + len(values))
-                    chunk = _chunk(values, numbers, ~empty.all(1), len(self.layout.headers))
-                    if chunk is not None:
+                    if chunk := _chunk(values, first, len(self.layout.headers)):
                         yield chunk
                 return
             except pd.errors.ParserError as error:
@@ -287,27 +284,14 @@ class _ExcelSource(SourceFile):
     def chunks(self, rows: int = 100_000) -> Iterator[RawChunk]:
         # calamine's iter_rows() starts at Excel row 1 (leading empty rows come as blank lists)
         # but at the used range's first column: columns are positions in the used range.
-        numbers: list[int] = []
-        batch: list[list[Cell]] = []
-        for number, cells in enumerate(self._sheet.iter_rows(), start=1):
-            if number <= self.layout.header_row:
-                continue
-            values = [None if cell == "" else cell for cell in cells]
-            if any(value is not None for value in values):
-                numbers.append(number)
-                batch.append(values)
-            if len(batch) == rows:
-                yield self._batch(batch, numbers)
-                numbers, batch = [], []
-        if batch:
-            yield self._batch(batch, numbers)
-
-    def _batch(self, batch: list[list[Cell]], numbers: list[int]) -> RawChunk:
-        values = np.empty((len(batch), len(batch[0])), dtype=object)
-        values[:] = batch
-        chunk = _chunk(values, np.array(numbers, dtype=np.int64), None, len(self.layout.headers))
-        assert chunk is not None  # the batch holds only non-empty rows
-        return chunk
+        first = self.layout.header_row + 1
+        records = islice(self._sheet.iter_rows(), self.layout.header_row, None)
+        while batch := list(islice(records, rows)):
+            values = np.empty((len(batch), len(batch[0])), dtype=object)
+            values[:] = batch  # calamine's rows all span the used range
+            if chunk := _chunk(values, first, len(self.layout.headers)):
+                yield chunk
+            first += len(batch)
 
     def close(self) -> None:
         self._book.close()
@@ -405,12 +389,14 @@ def _text(cell: Any) -> str:
     return str(cell).strip()
 
 
-def _chunk(
-    values: np.ndarray, rows: np.ndarray, keep: np.ndarray | None, headers: int
-) -> RawChunk | None:
-    """The chunk of the kept rows, its columns cut after the last one holding a value, but never
-    narrower than the header."""
-    if keep is not None and not keep.all():
+def _chunk(values: np.ndarray, first: int, headers: int) -> RawChunk | None:
+    """The chunk of consecutive rows numbered from ``first``: empty cells made None, empty rows
+    dropped, columns cut after the last one holding a value but never narrower than the header."""
+    empty = values == ""
+    values[empty] = None
+    rows = np.arange(first, first + len(values), dtype=np.int64)
+    keep = ~empty.all(axis=1)
+    if not keep.all():
         values, rows = values[keep], rows[keep]
     if not len(values):
         return None
@@ -418,4 +404,4 @@ def _chunk(
     width = headers + (int(np.flatnonzero(extra.any(axis=0))[-1]) + 1 if extra.any() else 0)
     if width < values.shape[1]:
         values = values[:, :width]
-    return RawChunk(pd.DataFrame(values, dtype=object, copy=False), rows.astype(np.int64))
+    return RawChunk(pd.DataFrame(values, dtype=object, copy=False), rows)

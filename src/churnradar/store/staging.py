@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, text
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, bindparam, text
 
 from churnradar.store.bulk_backends import Writer, encode, writer_for
 from churnradar.store.recorded_churn import mark_recorded_churn
@@ -163,8 +163,22 @@ class _Merge:
             )
         ).one()
         stamps = [c for c in ("created_at", "updated_at") if c in self.target.c]
-        insert_columns = ", ".join(self.q(c) for c in columns + stamps)
-        values = ", ".join([f"x.{self.q(c)}" for c in columns] + [":now" for _ in stamps])
+        # columns the file does not give take their default on insert (never on update)
+        defaults = [
+            bindparam(f"default_{column.name}", column.default.arg, type_=column.type)
+            for column in self.target.c
+            if column.name not in columns + stamps
+            and column.default is not None
+            and column.default.is_scalar
+        ]
+        insert_columns = ", ".join(
+            self.q(c) for c in columns + stamps + [d.key.removeprefix("default_") for d in defaults]
+        )
+        values = ", ".join(
+            [f"x.{self.q(c)}" for c in columns]
+            + [":now" for _ in stamps]
+            + [f":{d.key}" for d in defaults]
+        )
         if upsert:
             updates = [c for c in columns if c != self.key] + (
                 ["updated_at"] if "updated_at" in self.target.c else []
@@ -180,7 +194,7 @@ class _Merge:
             stamped(
                 f"INSERT INTO {name} ({insert_columns}) SELECT {values} FROM ({source}) x"
                 f" WHERE true ON CONFLICT ({key}) {conflict}"
-            ),
+            ).bindparams(*defaults),
             {"now": self.now},
         )
         for ref in self.self_refs:

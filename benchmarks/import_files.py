@@ -67,7 +67,7 @@ BAR_ROWS_PER_SECOND = 50_000
 BAR_PEAK_BYTES = 2**30
 BAR_ROWS = 1_000_000
 SEED = 7
-DEFAULT_CHUNK = ImportRequest.__dataclass_fields__["chunk_rows"].default
+DEFAULT_CHUNK = ImportRequest("orders", Path()).chunk_rows
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,7 @@ def main() -> None:
 
     with work_folder(args.keep) as folder:
         files = make_files(folder, args)
+        print(f"imports read chunks of {args.chunk_rows or DEFAULT_CHUNK:,} rows")
         results = run_sqlite(folder, files, chunk_rows=args.chunk_rows, profile=args.profile)
         results.append(baseline(files.orders.path, folder / "baseline.db"))
         if args.postgres:

@@ -53,6 +53,7 @@ class Field:
     labels: Mapping[str, int] = field(default_factory=dict)  # words that mean a score
     reference: Target | None = None
     default: Any = None
+    future: bool = False  # a time that may lie ahead (a contract's end), not an event's
 
     @property
     def label_key(self) -> str:

@@ -28,8 +28,8 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import (
     CalamineError,
+    CalamineSheet,
     CalamineWorkbook,
     SheetTypeEnum,
     SheetVisibleEnum,
@@ -53,6 +54,8 @@ EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
 _DELIMITERS = (",", "\t", ";", "|")
 _SAMPLE_BYTES = 1 << 20
 _SNIFF_RECORDS = 50
+_MAX_COLUMNS = 16_384  # Excel's limit: a wider CSV row is not a table
+_WIDER_ROW = re.compile(r"Expected \d+ fields in line \d+, saw (\d+)")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 
 
@@ -92,7 +95,8 @@ class SourceFile(ABC):
 
     @abstractmethod
     def chunks(self, rows: int = 100_000) -> Iterator[RawChunk]:
-        """The data rows after the header, ``rows`` at a time, fully empty rows left out."""
+        """The data rows after the header, read ``rows`` at a time: a chunk holds at most
+        ``rows`` rows, fewer when some were fully empty (they are left out, yet counted)."""
 
     def close(self) -> None:  # noqa: B027 - a CSV holds nothing open between calls
         """Release the file."""
@@ -130,7 +134,7 @@ def open_source(
         return _ExcelSource.open(path, score=score, sheet=sheet, scan_rows=scan_rows)
     if suffix in CSV_SUFFIXES:
         return _CsvSource.open(path, score=score, encoding=encoding, scan_rows=scan_rows)
-    raise InvalidInput("ingest.file.unsupported_format", file=path.name, suffix=suffix or path.name)
+    raise InvalidInput("ingest.file.unsupported_format", file=path.name, suffix=suffix)
 
 
 class _CsvSource(SourceFile):
@@ -161,10 +165,10 @@ class _CsvSource(SourceFile):
         return cls(path, layout, delimiter=delimiter, width=width)
 
     def chunks(self, rows: int = 100_000) -> Iterator[RawChunk]:
-        done, width = 0, self._width
+        done, width, size = 0, self._width, rows
         while True:
             try:
-                for frame in self._read(skip=self.layout.header_row + done, width=width, rows=rows):
+                for frame in self._read(skip=self.layout.header_row + done, width=width, rows=size):
                     first = self.layout.header_row + done + 1
                     done += len(frame)
                     values = frame.to_numpy(dtype=object, copy=True)
@@ -172,14 +176,17 @@ class _CsvSource(SourceFile):
                         yield chunk
                 return
             except pd.errors.ParserError as error:
-                # The C parser refuses a row wider than the columns it was given, and the rows of
-                # that chunk are lost: read again from the chunk's start with room for more.
-                if "Expected" not in str(error):
+                # The C parser refuses a row wider than the columns it was given, losing the rows
+                # of that chunk: read again from the chunk's start, with room for the wide row and
+                # fewer rows a chunk so that a chunk's cells stay as many.
+                wider = _WIDER_ROW.search(str(error))
+                if wider is None or int(wider[1]) > _MAX_COLUMNS:
                     reason = str(error).removeprefix("Error tokenizing data. C error: ")
                     raise InvalidInput(
                         "ingest.file.unreadable", file=self.path.name, reason=reason
                     ) from None
-                width *= 2
+                width = int(wider[1])
+                size = max(1, rows * self._width // width)
             except UnicodeDecodeError:
                 raise _bad_encoding(self.path, self.layout.encoding, self._delimiter) from None
 
@@ -248,9 +255,12 @@ def _bad_encoding(path: Path, encoding: str | None, delimiter: str) -> InvalidIn
 
 
 class _ExcelSource(SourceFile):
-    def __init__(self, path: Path, layout: Layout, *, book: CalamineWorkbook, sheet: Any) -> None:
+    def __init__(
+        self, path: Path, layout: Layout, *, book: CalamineWorkbook, sheet: CalamineSheet
+    ) -> None:
         super().__init__(path, layout)
         self._book, self._sheet = book, sheet
+        self._open = True
 
     @classmethod
     def open(cls, path: Path, *, score: Score, sheet: str | None, scan_rows: int) -> Self:
@@ -294,7 +304,9 @@ class _ExcelSource(SourceFile):
             first += len(batch)
 
     def close(self) -> None:
-        self._book.close()
+        if self._open:  # calamine refuses to close a workbook twice
+            self._book.close()
+            self._open = False
 
 
 def _sheet_name(book: CalamineWorkbook, sheet: str | None) -> str:

@@ -100,7 +100,7 @@ class RowValidator:
         if kind is FieldType.TEXT:
             result = parse.ParsedColumn(written, pd.Series(None, index=written.index, dtype=object))
         elif kind is FieldType.DATETIME:
-            latest = self.options.now + timedelta(days=1)
+            latest = None if spec.future else self.options.now + timedelta(days=1)
             result = parse.parse_datetimes(raw, self.options.zone, latest=latest)
         elif kind is FieldType.MONEY:
             result = parse.parse_money(raw)
@@ -186,11 +186,14 @@ class RowValidator:
         if "renewed_from" in shaped.values:
             choice = self.mapping.get("renewed_from")
             assert choice is not None
+            if shaped.keys is not None:  # a renewal may name a term of this file
+                sound = ~log.rejected(len(shaped.keys))
+                self.directories.subscriptions.add(shaped.keys[sound])
             resolved = self.directories.subscriptions.resolve(
                 shaped.values["renewed_from"], "unknown_contract"
             )
             log.add(Where(choice.header, "renewed_from"), resolved.errors, cells["renewed_from"])
-            shaped.refs["renewed_from_ref"] = shaped.values.pop("renewed_from")
+            shaped.refs["renewed_from__subscription"] = shaped.values.pop("renewed_from")
         return {name: count for name, count in created.items() if count}
 
     def _resolve_user(self, spec: Field, shaped: Shaped, log: ProblemLog) -> int:
@@ -227,10 +230,12 @@ class RowValidator:
         created = 0
         if self.options.create_customers:
             unknown = (resolved.errors == "unknown_customer").to_numpy()
-            new_keys = (keys if keys is not None else _name_keys(names))[unknown]  # type: ignore[arg-type]
-            new_names = (names[unknown] if names is not None else new_keys).fillna(new_keys)
+            named = _name_keys(names) if names is not None else None
+            new_keys = keys.where(keys.notna(), named) if keys is not None else named
+            assert new_keys is not None
+            new_names = names.where(names.notna(), new_keys) if names is not None else new_keys
             fresh = pd.DataFrame(
-                {"external_id": new_keys.to_numpy(), "name": new_names.to_numpy()}
+                {"external_id": new_keys[unknown].to_numpy(), "name": new_names[unknown].to_numpy()}
             ).drop_duplicates("external_id")
             if len(fresh):
                 directory.add(fresh["external_id"], fresh["name"])

@@ -214,8 +214,7 @@ _DATE = (
     r"\s*(?P<zone>[Zz]|[-+][0-9]{2}(?::?[0-9]{2})?)?)$"
 )
 _COMPACT = r"^[0-9]{8}(?:[^0-9]|$)"  # 20250103, read as 2025-01-03
-_SERIAL = r"^[0-9]{1,5}(?:\.[0-9]+)?$"  # Excel's day number; more digits make no serial
-_SERIALS = (1, 2958466)  # 1900-01-01 up to 10000-01-01, the first day Excel cannot show
+_SERIAL = r"^[0-9]{1,5}(?:\.[0-9]+)?$"  # Excel's day number, from 1; more digits make no serial
 _EXCEL_DAY_0 = np.datetime64("1899-12-30", "us")  # in Excel's 1900 date system
 # Nanosecond timestamps end here: anything beyond is far too old or far in the future.
 _NS_FIRST = pd.Timestamp.min.ceil("s").as_unit("us").to_datetime64()
@@ -243,7 +242,7 @@ def _written_times(text: pa.Array) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     local = np.where(valid, date + micros * _US, _NAT)
 
     days = _floats(text, _matches(text, _SERIAL))
-    serial = (days >= _SERIALS[0]) & (days < _SERIALS[1])
+    serial = days >= 1
     millis = np.round(np.where(serial, days, 0) * 86_400_000).astype(np.int64)
     local = np.where(serial, _EXCEL_DAY_0 + millis * 1000 * _US, local)
 
@@ -334,8 +333,15 @@ _MONEY = (  # a sign before or after the currency, accounting brackets, 万-styl
     rf"(?i)^\(?\s*(?:[-+−]\s*{_CURRENCY}?|{_CURRENCY}\s*[-+−]?)?\s*"
     rf"(?:(?:{_GROUPED})(?:\.[0-9]*)?|\.[0-9]+)\s*[千万亿]?\s*{_CURRENCY}?\s*\)?$"
 )
-_DIGITS = r"(?P<digits>[0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)"
+_AROUND_AMOUNT = "()+-−¥RMBCNYrmbcny人民币元圆千万亿 \t"  # trimmed off a valid amount
 _DASHES = r"^[-−–—―]+$"  # how many sheets write "nothing here"
+
+
+def _cents(amounts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Rounded half away from zero, as Excel's ROUND: 12.345 is 12.35, not 12.34."""
+    hundredths = np.round(amounts * 100, 6)  # 12.345 * 100 is 1234.4999999999998
+    rounded: npt.NDArray[np.float64] = np.trunc(hundredths + np.copysign(0.5, hundredths)) / 100
+    return rounded
 
 
 def parse_money(raw: pd.Series) -> ParsedColumn:
@@ -352,20 +358,19 @@ def parse_money(raw: pd.Series) -> ParsedColumn:
     written = cells.of(_TEXT, _OTHER)
     if written.any():
         text = cells.text(_OTHER)
-        valid = _matches(text, _MONEY)
-        valid &= _matches(text, r"^\(") == _matches(text, r"\)$")
-        units = [_matches(text, unit) for unit in "千万亿"]
-        scale = np.select(units, [1e3, 1e4, 1e8], 1.0)
+        valid = _matches(text, _MONEY) & (_matches(text, r"^\(") == _matches(text, r"\)$"))
+        scale = np.select([_matches(text, unit) for unit in "千万亿"], [1e3, 1e4, 1e8], 1.0)
         sign = np.where(_matches(text, "[-−(]"), -1.0, 1.0)
-        amount = _floats(_extract(text, _DIGITS)["digits"], valid) * scale * sign
-        amounts[written] = amount[written]
+        digits = pc.utf8_trim(text, _AROUND_AMOUNT)  # much faster than extracting the number
+        amounts[written] = (_floats(digits, valid) * scale * sign)[written]
         cells.kinds[_matches(text, _DASHES)] = _MISSING
     bad = cells.given & ~np.isfinite(amounts)
-    values = np.where(bad, np.nan, np.round(amounts, 2))
+    values = np.where(bad, np.nan, _cents(amounts))
     return ParsedColumn(pd.Series(values, index=raw.index), _errors(raw.index, (bad, "bad_amount")))
 
 
-_INTEGER = rf"^[-+]?(?:{_GROUPED})(?:\.[0-9]*)?\s*[件个台次人份套箱单分]?$"  # 3件, 5分
+_COUNTED = "件个台次人份套箱单分"  # 3件, 5分: a counting word may follow
+_INTEGER = rf"^[-+]?(?:{_GROUPED})(?:\.[0-9]*)?\s*[{_COUNTED}]?$"
 _INT64_DIGITS = 18
 
 
@@ -377,7 +382,8 @@ def parse_integers(raw: pd.Series, *, labels: Mapping[str, int] | None = None) -
     cells = _Cells(raw)
     text = cells.text(_NUMBER, _OTHER)  # XLSX numbers as Excel shows them: 3.0 is "3"
     read = _matches(text, _INTEGER)
-    digits = pc.replace_substring(_extract(text, r"^[-+]?(?P<d>[0-9,]+)")["d"], ",", "")
+    unsigned = pc.utf8_trim(text, f"+- \t{_COUNTED}")  # 1,000.00
+    digits = pc.replace_substring(pc.list_element(pc.split_pattern(unsigned, "."), 0), ",", "")
     read &= _numpy(pc.fill_null(pc.utf8_length(digits), 0)) <= _INT64_DIGITS  # fits int64
     number = _integers(pc.if_else(pa.array(read), digits, pa.scalar(None, digits.type)))
     number = np.where(_matches(text, "^-"), -number, number)

@@ -86,9 +86,21 @@ class Stage:
         return counts
 
     def close(self) -> None:
-        for staged in self._slots.values():
-            self.connection.execute(text(f"DROP TABLE IF EXISTS {staged.name}"))
-        self._writer_context.__exit__(None, None, None)
+        """Drop the temporary tables and hand the connection back as it was."""
+        try:
+            for staged in self._slots.values():
+                self.connection.execute(text(f"DROP TABLE IF EXISTS {staged.name}"))
+        finally:
+            self._writer_context.__exit__(None, None, None)
+
+    def __enter__(self) -> Stage:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:  # the rollback that follows drops the temporary tables with the rest
+            self._writer_context.__exit__(None, None, None)
 
     def _create(
         self, slot: tuple[str, tuple[str, ...], bool], target: Table, columns: list[str]

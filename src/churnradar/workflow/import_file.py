@@ -110,28 +110,26 @@ def import_file(
         with engine.connect() as connection:
             transaction = connection.begin()
             try:
-                stage = Stage(connection)
-                created_by = _importer(connection, request.by)
-                validator = RowValidator(kind, mapping, options, _directories(connection))
-                with RejectedRowsWriter(
-                    rejects,
-                    source.layout,
-                    reason_header=translate("ingest.rejects.reason", settings.locale),
-                    row_header=translate("ingest.rejects.row", settings.locale),
-                ) as writer:
-                    for chunk in source.chunks(request.chunk_rows):
-                        result = validator.validate(chunk)
-                        _stage(stage, result)
-                        _reject(writer, chunk, result, report, settings.locale)
-                        report.read += len(chunk.frame)
-                        if on_chunk is not None:
-                            on_chunk(report.read)
-                report.rejected_file = rejects if writer.count else None
-                keep = not request.dry_run and not (request.all_or_nothing and report.rejected)
-                report.counts = stage.merge()
-                stage.close()
+                with Stage(connection) as stage:
+                    created_by = _importer(connection, request.by)
+                    validator = RowValidator(kind, mapping, options, _directories(connection))
+                    with RejectedRowsWriter(
+                        rejects,
+                        source.layout,
+                        reason_header=translate("ingest.rejects.reason", settings.locale),
+                        row_header=translate("ingest.rejects.row", settings.locale),
+                    ) as writer:
+                        for chunk in source.chunks(request.chunk_rows):
+                            result = validator.validate(chunk)
+                            _stage(stage, result)
+                            _reject(writer, chunk, result, report, settings.locale)
+                            report.read += len(chunk.frame)
+                            if on_chunk is not None:
+                                on_chunk(report.read)
+                    report.rejected_file = rejects if writer.count else None
+                    report.counts = {kind.table: MergeCounts(), **stage.merge()}
                 report.status = _status(request, report)
-                if keep:
+                if report.status in {"succeeded", "partial"}:
                     report.batch_id = _record(connection, request, report, created_by, started)
                     transaction.commit()
                 else:

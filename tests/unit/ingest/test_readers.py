@@ -144,6 +144,22 @@ class TestOpenSource:
         assert cells == [["C001", "张三", "北京"]]
         assert rows == [6]
 
+    def test_does_not_take_a_title_right_above_the_header_for_a_parent_row(
+        self, tmp_path: Path
+    ) -> None:
+        path = write_csv(
+            tmp_path / "客户.csv", ["2025年客户管理表,,", "客户编号,客户名称,城市", "C1,,"]
+        )
+
+        layout, cells, rows = opened(path)
+
+        assert (layout.header_row, layout.parents, cells, rows) == (
+            2,
+            None,
+            [["C1", None, None]],
+            [3],
+        )
+
     def test_takes_the_highest_scoring_row_and_the_earliest_on_a_tie(self, tmp_path: Path) -> None:
         lines = ["导出人,管理员", "", "编号,客户名称", "", "客户编号,客户名称", "客户编号,客户名称"]
         path = write_csv(tmp_path / "客户.csv", lines)
@@ -377,15 +393,24 @@ class TestChunks:
         ]
 
     def test_keeps_a_long_row_found_after_the_scan(self, tmp_path: Path) -> None:
-        lines = ["客户编号,客户名称", *["C1,张三"] * 5, "C7,李四,,,,多余"]
+        lines = ["客户编号,客户名称", *["C1,张三"] * 5, "C7,李四,,,,多余", "C8,王五"]
         path = write_csv(tmp_path / "客户.csv", lines)
 
         with open_source(path, score=names_score(), scan_rows=1) as source:
             chunks = list(source.chunks(4))
 
-        assert [chunk.frame.shape for chunk in chunks] == [(4, 2), (2, 6)]
-        assert chunks[1].frame.iloc[1].tolist() == ["C7", "李四", None, None, None, "多余"]
-        assert chunks[1].rows.tolist() == [6, 7]
+        assert [int(n) for chunk in chunks for n in chunk.rows] == [2, 3, 4, 5, 6, 7, 8]
+        assert max(len(chunk.rows) for chunk in chunks) == 4
+        (wide,) = [chunk.frame for chunk in chunks if 7 in chunk.rows]
+        assert wide.iloc[-1].tolist() == ["C7", "李四", None, None, None, "多余"]
+
+    def test_refuses_a_row_wider_than_excel_allows(self, tmp_path: Path) -> None:
+        path = write_csv(tmp_path / "客户.csv", ["客户编号,客户名称", "C1,张三", "," * 16_384])
+
+        error = error_of(path, scan_rows=1)
+
+        assert error.key == "ingest.file.unreadable"
+        assert "16385" in error.params["reason"]
 
     def test_keeps_the_types_excel_gives(self, tmp_path: Path) -> None:
         rows: list[list[Any]] = [

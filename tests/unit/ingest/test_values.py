@@ -145,8 +145,13 @@ class TestParseDatetimes:
 
     @pytest.mark.parametrize(
         ("serial", "day"),
-        [("45292", date(2024, 1, 1)), (45294, date(2024, 1, 3)), (45295.0, date(2024, 1, 4))]
-        + [("60", date(1900, 2, 28)), ("61", date(1900, 3, 1))],
+        [
+            ("45292", date(2024, 1, 1)),
+            (45294, date(2024, 1, 3)),
+            (45295.0, date(2024, 1, 4)),
+            ("60", date(1900, 2, 28)),
+            ("61", date(1900, 3, 1)),
+        ],
     )
     def test_reads_excel_serial_days(self, serial: Any, day: date) -> None:
         parsed = parse_datetimes(cells(serial), SHANGHAI, earliest_year=1900)
@@ -185,9 +190,8 @@ class TestParseDatetimes:
     def test_mixes_text_and_typed_cells(self) -> None:
         parsed = parse_datetimes(cells("2025-01-03", datetime(2025, 1, 4), 45295, None), SHANGHAI)
 
-        assert parsed.values.tolist()[:3] == [utc(2025, 1, 2, 16), utc(2025, 1, 3, 16)] + [
-            utc(2024, 1, 3, 16)
-        ]
+        expected = [utc(2025, 1, 2, 16), utc(2025, 1, 3, 16), utc(2024, 1, 3, 16)]
+        assert parsed.values.tolist()[:3] == expected
         assert pd.isna(parsed.values.iloc[3])
 
     @pytest.mark.parametrize(
@@ -283,7 +287,7 @@ class TestParseDatetimes:
         assert one(parsed) == (utc(2025, 10, 26, 1, 30), None)
 
     def test_takes_a_datetime_column(self) -> None:
-        parsed = parse_datetimes(pd.Series(pd.to_datetime(["2025-01-03 08:00", None])), SHANGHAI)
+        parsed = parse_datetimes(pd.Series([pd.Timestamp("2025-01-03 08:00"), pd.NaT]), SHANGHAI)
 
         assert parsed.values.iloc[0] == utc(2025, 1, 3)
         assert parsed.errors.isna().all()
@@ -490,8 +494,15 @@ class TestParseBooleans:
 
     @pytest.mark.parametrize(
         ("cell", "flag"),
-        [(True, True), (False, False), (1, True)]
-        + [(0, False), (1.0, True), (0.0, False), (np.bool_(True), True)],
+        [
+            (True, True),
+            (False, False),
+            (1, True),
+            (0, False),
+            (1.0, True),
+            (0.0, False),
+            (np.bool_(True), True),
+        ],
     )
     def test_reads_xlsx_values(self, cell: Any, flag: bool) -> None:
         assert one(parse_booleans(cells(cell))) == (flag, None)

@@ -423,7 +423,7 @@ def parse_choices(raw: pd.Series, synonyms: Mapping[str, str]) -> ParsedColumn:
     """
     cells = _Cells(raw)
     position, codes = _lookup(cells.text(*_ALL), synonyms, spaces=False)
-    values = pd.Series(np.array([*codes, None], dtype=object)[position], index=raw.index)
+    values = pd.Series(np.array([*codes, None])[position], index=raw.index, dtype=object)
     return ParsedColumn(values, _errors(raw.index, (cells.given & (position < 0), "unknown_value")))
 
 

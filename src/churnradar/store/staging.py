@@ -65,7 +65,9 @@ class Stage:
             return
         target = metadata.tables[table_name]
         slot = (table_name, tuple(frame.columns), upsert)
-        staged = self._slots.get(slot) or self._create(slot, target, list(frame.columns))
+        staged = self._slots.get(slot)
+        if staged is None:
+            staged = self._create(slot, target, list(frame.columns))
         arrays = [
             encode(frame[column].reset_index(drop=True), staged.c[column])
             for column in frame.columns

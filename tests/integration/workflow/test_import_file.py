@@ -19,8 +19,17 @@ from churnradar.store.tables import Customer, ImportBatch, Order, User, metadata
 from churnradar.workflow.import_file import ImportRequest, import_file
 from support.messy_files import complaints_bom_csv, customers_gbk_csv, orders_xlsx
 
-DATA_TABLES = ("users", "customers", "contacts", "orders", "interactions", "tickets", "surveys",
-               "subscriptions", "churn_events")
+DATA_TABLES = (
+    "users",
+    "customers",
+    "contacts",
+    "orders",
+    "interactions",
+    "tickets",
+    "surveys",
+    "subscriptions",
+    "churn_events",
+)
 
 
 @pytest.fixture
@@ -31,10 +40,13 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def owners(engine: Engine) -> Engine:
     with engine.begin() as connection:
-        connection.execute(insert(User), [
-            {"username": "zhangwei", "display_name": "张伟", "role": "sales"},
-            {"username": "wangfang", "display_name": "王芳", "role": "sales"},
-        ])
+        connection.execute(
+            insert(User),
+            [
+                {"username": "zhangwei", "display_name": "张伟", "role": "sales"},
+                {"username": "wangfang", "display_name": "王芳", "role": "sales"},
+            ],
+        )
     return engine
 
 
@@ -100,11 +112,19 @@ class TestImportFile:
             statuses = dict(connection.execute(select(Order.external_id, Order.status)).all())
             times = dict(connection.execute(select(Order.external_id, Order.ordered_at)).all())
             names = set(connection.execute(select(Customer.name)).scalars())
-            owner_of = dict(connection.execute(
-                select(Customer.external_id, User.username).join(User, Customer.owner_id == User.id)
-            ).all())
+            owner_of = dict(
+                connection.execute(
+                    select(Customer.external_id, User.username).join(
+                        User, Customer.owner_id == User.id
+                    )
+                ).all()
+            )
         assert {k: float(v) for k, v in amounts.items()} == {
-            "SO-1": 1234.5, "SO-2": 20000.0, "SO-3": 880.0, "SO-6": 15000.0}
+            "SO-1": 1234.5,
+            "SO-2": 20000.0,
+            "SO-3": 880.0,
+            "SO-6": 15000.0,
+        }
         assert statuses["SO-3"] == "refunded"
         assert statuses["SO-6"] == "completed"
         # 10:30 in Shanghai is 02:30 UTC; serial 45700 is 2025-02-12 (midnight in Shanghai)
@@ -119,25 +139,39 @@ class TestImportFile:
         report = _import(owners, settings, "customers", customers_gbk_csv(tmp_path).path)
 
         with owners.connect() as connection:
-            contacts = connection.execute(text(
-                "SELECT c.external_id, k.name, k.phone, k.is_key FROM contacts k"
-                " JOIN customers c ON c.id = k.customer_id ORDER BY 1")).all()
-            follow_ups = connection.execute(text(
-                "SELECT c.external_id, u.username FROM interactions i"
-                " JOIN customers c ON c.id = i.customer_id"
-                " LEFT JOIN users u ON u.id = i.user_id ORDER BY 1")).all()
+            contacts = connection.execute(
+                text(
+                    "SELECT c.external_id, k.name, k.phone, k.is_key FROM contacts k"
+                    " JOIN customers c ON c.id = k.customer_id ORDER BY 1"
+                )
+            ).all()
+            follow_ups = connection.execute(
+                text(
+                    "SELECT c.external_id, u.username FROM interactions i"
+                    " JOIN customers c ON c.id = i.customer_id"
+                    " LEFT JOIN users u ON u.id = i.user_id ORDER BY 1"
+                )
+            ).all()
         assert [tuple(row) for row in contacts] == [
-            ("C001", "李明", "13800000001", True), ("C002", "赵强", "13900000002", True)]
+            ("C001", "李明", "13800000001", True),
+            ("C002", "赵强", "13900000002", True),
+        ]
         assert [tuple(row) for row in follow_ups] == [
-            ("C001", "zhangwei"), ("C002", "wangfang"), ("C003", None)]
+            ("C001", "zhangwei"),
+            ("C002", "wangfang"),
+            ("C003", None),
+        ]
         assert report.counts["contacts"].inserted == 2
         assert report.counts["interactions"].inserted == 3
 
     def test_importing_the_same_files_again_changes_nothing(
         self, owners: Engine, settings: Settings, tmp_path: Path
     ) -> None:
-        files = [("customers", customers_gbk_csv(tmp_path)), ("orders", orders_xlsx(tmp_path)),
-                 ("complaints", complaints_bom_csv(tmp_path))]
+        files = [
+            ("customers", customers_gbk_csv(tmp_path)),
+            ("orders", orders_xlsx(tmp_path)),
+            ("complaints", complaints_bom_csv(tmp_path)),
+        ]
         for kind, expected in files:
             _import(owners, settings, kind, expected.path)
         before = _snapshot(owners)
@@ -168,8 +202,9 @@ class TestImportFile:
     ) -> None:
         before = _snapshot(owners)
 
-        report = _import(owners, settings, "customers", customers_gbk_csv(tmp_path).path,
-                         all_or_nothing=True)
+        report = _import(
+            owners, settings, "customers", customers_gbk_csv(tmp_path).path, all_or_nothing=True
+        )
 
         assert report.status == "rejected"
         _assert_same(before, _snapshot(owners))
@@ -179,11 +214,16 @@ class TestImportFile:
 
     @pytest.mark.parametrize("failing_table", ["customers", "interactions"])
     def test_a_crash_while_merging_leaves_the_database_as_before(
-        self, owners: Engine, settings: Settings, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, failing_table: str,
+        self,
+        owners: Engine,
+        settings: Settings,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        failing_table: str,
     ) -> None:
-        _import(owners, settings, "complaints", complaints_bom_csv(tmp_path).path,
-                create_customers=True)
+        _import(
+            owners, settings, "complaints", complaints_bom_csv(tmp_path).path, create_customers=True
+        )
         before = _snapshot(owners)
         run = staging._Merge.run
 
@@ -213,7 +253,8 @@ class TestImportFile:
         assert _keys(owners, Order) == orders.kept | {"SO-4"}
         with owners.connect() as connection:
             named = connection.execute(
-                select(Customer.name).where(Customer.external_id == "C999")).scalar_one()
+                select(Customer.name).where(Customer.external_id == "C999")
+            ).scalar_one()
         assert named == "不存在的公司"
 
     def test_a_mapping_file_names_columns_the_import_does_not_know(
@@ -221,15 +262,23 @@ class TestImportFile:
     ) -> None:
         path = tmp_path / "odd.csv"
         path.write_text("单据,买家,开单日,总价,备注\nX1,乙公司,2025-06-01,50,加急\n", "utf-8")
-        mapping = {"单据": "external_id", "买家": "客户名称", "开单日": "ordered_at",
-                   "总价": "amount", "备注": None}
+        mapping = {
+            "单据": "external_id",
+            "买家": "客户名称",
+            "开单日": "ordered_at",
+            "总价": "amount",
+            "备注": None,
+        }
 
-        report = _import(owners, settings, "orders", path, mapping=mapping,
-                         create_customers=True)
+        report = _import(owners, settings, "orders", path, mapping=mapping, create_customers=True)
 
         assert report.counts["orders"].inserted == 1
-        assert report.mapping.as_dict() == {"单据": "external_id", "买家": "customer_name",
-                                            "开单日": "ordered_at", "总价": "amount"}
+        assert report.mapping.as_dict() == {
+            "单据": "external_id",
+            "买家": "customer_name",
+            "开单日": "ordered_at",
+            "总价": "amount",
+        }
         assert report.mapping.ignored == ("备注",)
 
     def test_a_file_without_a_required_column_is_refused_whole(
@@ -248,13 +297,15 @@ class TestImportFile:
     def test_the_batch_record_says_who_imported_what(
         self, owners: Engine, settings: Settings, tmp_path: Path
     ) -> None:
-        report = _import(owners, settings, "customers", customers_gbk_csv(tmp_path).path,
-                         by="zhangwei")
+        report = _import(
+            owners, settings, "customers", customers_gbk_csv(tmp_path).path, by="zhangwei"
+        )
 
         with Session(owners) as session:
             batch = session.scalars(select(ImportBatch)).one()
             importer = session.scalars(
-                select(User.username).where(User.id == batch.created_by)).one()
+                select(User.username).where(User.id == batch.created_by)
+            ).one()
         assert batch.id == report.batch_id
         assert (batch.kind, batch.status, importer) == ("customers", "partial", "zhangwei")
         assert batch.counts["read"] == 8
@@ -269,16 +320,23 @@ class TestImportFile:
     ) -> None:
         _import(owners, settings, "customers", customers_gbk_csv(tmp_path).path)
         path = tmp_path / "流失.csv"
-        path.write_text("客户编号,流失日期,流失类型,流失原因\n"
-                        "C001,2025-11-01,主动,嫌价格太贵转用竞品\nC002,2025-10-01,被动,服务\n",
-                        "utf-8")
+        path.write_text(
+            "客户编号,流失日期,流失类型,流失原因\n"
+            "C001,2025-11-01,主动,嫌价格太贵转用竞品\nC002,2025-10-01,被动,服务\n",
+            "utf-8",
+        )
 
         _import(owners, settings, "churn_events", path)
 
         with owners.connect() as connection:
             rows = connection.execute(
-                select(Customer.external_id, Customer.status, Customer.churn_type,
-                       Customer.churn_reason).order_by(Customer.external_id)).all()
+                select(
+                    Customer.external_id,
+                    Customer.status,
+                    Customer.churn_type,
+                    Customer.churn_reason,
+                ).order_by(Customer.external_id)
+            ).all()
         assert [tuple(row) for row in rows] == [
             ("C001", "churned", "active", "competition"),
             ("C002", "churned", "passive", "service"),
@@ -293,14 +351,21 @@ class TestImportFile:
             "合同编号,客户名称,开始日期,到期日期,合同金额,原合同编号\n"
             "K1,丙公司,2024-01-01,2024-12-31,120000,\n"
             "K2,丙公司,2025-01-01,2025-12-31,132000,K1\n"
-            "K3,丙公司,2026-01-01,2026-12-31,132000,K0\n", "utf-8")
+            "K3,丙公司,2026-01-01,2026-12-31,132000,K0\n",
+            "utf-8",
+        )
 
         report = _import(owners, settings, "subscriptions", path, create_customers=True)
 
         with owners.connect() as connection:
-            terms = connection.execute(text(
-                "SELECT s.external_id, s.mrr, p.external_id FROM subscriptions s"
-                " LEFT JOIN subscriptions p ON p.id = s.renewed_from ORDER BY 1")).all()
+            terms = connection.execute(
+                text(
+                    "SELECT s.external_id, s.mrr, p.external_id FROM subscriptions s"
+                    " LEFT JOIN subscriptions p ON p.id = s.renewed_from ORDER BY 1"
+                )
+            ).all()
         assert [(k, float(m), p) for k, m, p in terms] == [
-            ("K1", 10000.0, None), ("K2", 11000.0, "K1")]
+            ("K1", 10000.0, None),
+            ("K2", 11000.0, "K1"),
+        ]
         assert [(p.row, p.code) for p in report.problems] == [(4, "unknown_contract")]

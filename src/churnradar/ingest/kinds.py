@@ -665,3 +665,19 @@ KIND_ALIASES = {
     "churn": "churn_events",
     "churn-events": "churn_events",
 }
+
+
+def header_tables() -> str:
+    """The recognised columns of every kind as Markdown, for docs/import.md (a test keeps
+    the document equal to this)."""
+    parts = []
+    for kind in KINDS.values():
+        parts.append(f"### {kind.name}\n\n| field | required | recognised headers |\n|---|---|---|")
+        for field in kind.fields:
+            groups = [group for group in kind.one_of if field.name in group]
+            required = (
+                "yes" if field.required else ("one of " + "/".join(groups[0]) if groups else "")
+            )
+            parts.append(f"| `{field.name}` | {required} | {', '.join(field.headers)} |")
+        parts.append("")
+    return "\n".join(parts)

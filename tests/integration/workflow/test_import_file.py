@@ -313,7 +313,8 @@ class TestImportFile:
         assert batch.mapping["客户名称"] == "name"
         assert {problem["row"] for problem in batch.rejected_rows} == {6, 7, 8, 9, 10}
         assert Path(batch.rejected_file).is_file()
-        assert batch.file_sha256 and len(batch.file_sha256) == 64
+        assert batch.file_sha256 is not None
+        assert len(batch.file_sha256) == 64
 
     def test_a_recorded_churn_marks_its_customer(
         self, owners: Engine, settings: Settings, tmp_path: Path

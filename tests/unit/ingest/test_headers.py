@@ -18,6 +18,7 @@ from churnradar.ingest.headers import (
 from churnradar.ingest.kinds import KINDS
 
 ORDERS = KINDS["orders"]
+HEADERS = ["订单号", "客户名称", "下单日期", "金额"]
 
 
 def fields_of(mapping: HeaderMapping) -> dict[str, str]:

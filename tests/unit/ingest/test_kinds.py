@@ -88,8 +88,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "missing_one_of": {"fields": "客户编号 / 客户名称", "headers": "订单号、下单日期"},
 }
 # the parse errors of values.py are reported with the ``allowed`` of their column
-PARSE_ERRORS = ("bad_date", "date_too_old", "future_date", "bad_amount", "bad_integer")
-PARSE_ERRORS += ("not_integer", "bad_boolean")
+PARSE_ERRORS = ["bad_date", "date_too_old", "future_date", "bad_amount", "bad_integer"]
+PARSE_ERRORS += ["not_integer", "bad_boolean"]
 PARAMS |= {code: {"allowed": ""} for code in PARSE_ERRORS}
 
 UNCATALOGUED = {

@@ -4,8 +4,10 @@ Writes a customer table and a messy orders CSV (mixed date and amount styles, ~1
 rows; benchmarks/import_samples.py), and a 200,000-row orders XLSX, then imports them with
 ``import_file`` into a fresh SQLite database: the customers, the orders CSV, the same CSV again
 (nothing may change), optionally the CSV saved as GB18030, and the XLSX into a copy of the
-database holding the customers only. Each import runs in a fresh process, so its peak RSS is
-its own; seconds are those of ``import_file`` alone, start-up and imports not counted.
+database holding the customers only. Each import runs in a freshly spawned process, so its
+peak RSS is its own (VmHWM on Linux: ``ru_maxrss`` would carry the parent's peak over fork and
+exec); seconds are those of ``import_file`` alone, start-up and imports not counted. With
+``--profile`` the orders CSV is imported once more under cProfile, apart from the figures.
 
 The baseline is what a user might do without churnradar: ``pandas.read_csv`` the whole CSV and
 ``DataFrame.to_sql`` it into a scratch SQLite file through ``sqlite3``. It only stores text:

@@ -54,6 +54,7 @@ class Field:
     reference: Target | None = None
     default: Any = None
     future: bool = False  # a time that may lie ahead (a contract's end), not an event's
+    fills: tuple[str, str] | None = None  # (table, column) an input-only field ends up in
 
     @property
     def label_key(self) -> str:

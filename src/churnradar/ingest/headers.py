@@ -36,7 +36,8 @@ _MULTIPLIERS = {
 
 def normalise_header(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).strip()
-    folded = _BRACKETED.sub("", folded)
+    while _BRACKETED.search(folded):  # "金额（元）（含税）": every trailing remark
+        folded = _BRACKETED.sub("", folded).rstrip()
     return _NOISE.sub("", folded).casefold()
 
 
@@ -46,7 +47,8 @@ def header_multiplier(text: str) -> float:
     if not match:
         return 1.0
     unit = _NOISE.sub("", match["inside"]).casefold().removeprefix("单位")
-    unit = unit.removeprefix("rmb").removeprefix("cny").removeprefix("¥")
+    for currency in ("人民币", "rmb", "cny", "¥"):
+        unit = unit.removeprefix(currency).removesuffix(currency)
     return _MULTIPLIERS.get(unit, 1.0)
 
 
@@ -110,18 +112,23 @@ def choose_columns(
     index = HeaderIndex(kind)
     overrides = dict(overrides or {})
     _check_overrides(kind, headers, parents, overrides)
-    chosen: dict[str, ColumnChoice] = {}
-    ignored: list[str] = []
     labels = [_label(position, headers, parents) for position in range(len(headers))]
-    for position, label in enumerate(labels):
-        field, explicit = _field_for(index, position, headers, parents, overrides)
-        if field is None or field.name in chosen:
-            if label:
-                ignored.append(label)
-            continue
-        chosen[field.name] = ColumnChoice(
-            position, label, field, header_multiplier(label), explicit=explicit
-        )
+    found = [
+        _field_for(index, position, headers, parents, overrides) for position in range(len(headers))
+    ]
+    chosen: dict[str, ColumnChoice] = {}
+    # the mapping file's choices first, so a column it names wins over an earlier one
+    for explicit_pass in (True, False):
+        for position, (field, explicit) in enumerate(found):
+            if field is None or explicit is not explicit_pass or field.name in chosen:
+                continue
+            label = labels[position]
+            chosen[field.name] = ColumnChoice(
+                position, label, field, header_multiplier(label), explicit=explicit
+            )
+    taken = {choice.position for choice in chosen.values()}
+    ignored = [label for position, label in enumerate(labels) if label and position not in taken]
+    chosen = dict(sorted(chosen.items(), key=lambda item: item[1].position))
     mapping = HeaderMapping(tuple(chosen.values()), tuple(ignored))
     _check_required(kind, mapping, labels)
     return mapping
@@ -148,7 +155,8 @@ def _field_for(
         if written in overrides:
             target = overrides[written]
             return (index.kind.field(_field_name(index.kind, target)) if target else None), True
-    candidates = [header, f"{parent}{header}", parent] if parent else [header]
+    # the joined label first: 客户 / 编号 is the customer's number, not the row's
+    candidates = [f"{parent}{header}", header, parent] if parent else [header]
     for candidate in candidates:
         field = index.lookup(candidate) if candidate else None
         if field is not None:

@@ -197,7 +197,7 @@ CUSTOMERS = Kind(
             (
                 "关键联系人", "联系人", "决策人", "主要联系人", "对接人", "key contact", "contact",
                 "contact name",
-            ),
+            ), fills=("contacts", "name"),
         ),
         Field(
             "key_contact_phone",
@@ -205,10 +205,12 @@ CUSTOMERS = Kind(
             (
                 "联系电话", "电话", "手机", "手机号", "手机号码", "联系方式", "phone", "mobile",
                 "telephone",
-            ),
+            ), fills=("contacts", "phone"),
         ),
-        Field("key_contact_title", T, ("职务", "职位", "联系人职务", "title", "job title")),
-        Field("key_contact_email", T, ("邮箱", "电子邮箱", "联系人邮箱", "email", "e-mail")),
+        Field("key_contact_title", T, ("职务", "职位", "联系人职务", "title", "job title"),
+              fills=("contacts", "title")),
+        Field("key_contact_email", T, ("邮箱", "电子邮箱", "联系人邮箱", "email", "e-mail"),
+              fills=("contacts", "email")),
         Field(
             "last_follow_up",
             DT,

@@ -41,7 +41,8 @@ class CustomerDirectory:
         folded = folded[folded.index.notna()]
         named = pd.concat([self._by_name, folded])
         counts = named.groupby(level=0).nunique()
-        self._ambiguous = pd.Index(counts.index[counts > 1])
+        # a name once held by two customers stays ambiguous: the index below keeps only one
+        self._ambiguous = self._ambiguous.union(pd.Index(counts.index[counts > 1]))
         self._by_name = named[~named.index.duplicated(keep="first")]
 
     def knows(self, keys: pd.Series) -> pd.Series:
@@ -93,7 +94,7 @@ class UserDirectory:
         aliases = pd.concat([self._aliases, *pieces])
         aliases = aliases[aliases.index.notna()]
         counts = aliases.groupby(level=0).nunique()
-        self._ambiguous = pd.Index(counts.index[counts > 1])
+        self._ambiguous = self._ambiguous.union(pd.Index(counts.index[counts > 1]))
         self._aliases = aliases[~aliases.index.duplicated(keep="first")]
 
     def resolve(self, names: pd.Series) -> Resolved:

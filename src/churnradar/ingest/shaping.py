@@ -40,12 +40,12 @@ class Shaped:
     refs: dict[str, pd.Series] = field(default_factory=dict)
     keys: pd.Series | None = None
     parents: dict[str, pd.DataFrame] = field(default_factory=dict)
-    parent_upserts: dict[str, bool] = field(default_factory=dict)
     children: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
 
-    def add_parent(self, table: str, frame: pd.DataFrame, *, upsert: bool = False) -> None:
+    def add_parent(self, table: str, frame: pd.DataFrame) -> None:
+        """Rows to insert before this chunk's rows if a kept row names them (their first
+        column is the key the rows refer to them by); never updates what exists."""
         self.parents[table] = frame
-        self.parent_upserts[table] = upsert
 
 
 def shape(

@@ -81,12 +81,12 @@ class RowValidator:
             typed[choice.field.name] = self._parse(choice, raw, written, log)
         self._check_required(typed, cells, size, log)
         shaped = shape(self.kind, typed, cells, self.options, log)
-        created = self._resolve(shaped, cells, log)
+        self._resolve(shaped, cells, log)
         self._key(shaped)
         rejected = log.rejected(size)
         self._check_repeats(shaped, cells, chunk.rows, rejected, log)
         rejected = log.rejected(size)
-        frames = self._frames(shaped, chunk.rows, rejected)
+        frames, created = self._frames(shaped, chunk.rows, rejected)
         return ChunkResult(frames, log.frame(), rejected, created)
 
     # parsing --------------------------------------------------------------------------------
@@ -145,6 +145,9 @@ class RowValidator:
     def _length_limit(self, spec: Field) -> int | None:
         if spec.reference is not None:
             return 64
+        if spec.fills is not None:
+            table, column = spec.fills
+            return getattr(metadata.tables[table].c[column].type, "length", None)
         if spec.column is None or spec.column not in self._table.c:
             return 200
         return getattr(self._table.c[spec.column].type, "length", None)
@@ -174,15 +177,12 @@ class RowValidator:
 
     # references ------------------------------------------------------------------------------
 
-    def _resolve(
-        self, shaped: Shaped, cells: dict[str, pd.Series], log: ProblemLog
-    ) -> dict[str, int]:
-        created: dict[str, int] = {}
+    def _resolve(self, shaped: Shaped, cells: dict[str, pd.Series], log: ProblemLog) -> None:
         for spec in self.kind.fields:
             if spec.reference is Target.USER and spec.name in shaped.values:
-                created["users"] = self._resolve_user(spec, shaped, log)
+                self._resolve_user(spec, shaped, log)
         if "customer_key" in shaped.values or "customer_name" in shaped.values:
-            created["customers"] = self._resolve_customer(shaped, cells, log)
+            self._resolve_customer(shaped, cells, log)
         if "renewed_from" in shaped.values:
             choice = self.mapping.get("renewed_from")
             assert choice is not None
@@ -194,61 +194,51 @@ class RowValidator:
             )
             log.add(Where(choice.header, "renewed_from"), resolved.errors, cells["renewed_from"])
             shaped.refs["renewed_from__subscription"] = shaped.values.pop("renewed_from")
-        return {name: count for name, count in created.items() if count}
 
-    def _resolve_user(self, spec: Field, shaped: Shaped, log: ProblemLog) -> int:
+    def _resolve_user(self, spec: Field, shaped: Shaped, log: ProblemLog) -> None:
+        """Users by name; with ``create_owners`` an unknown name becomes a new sales user
+        (created in :meth:`_frames` only if a kept row names it)."""
         choice = self.mapping.get(spec.name)
         assert choice is not None
         assert spec.column is not None
         names = shaped.values.pop(spec.name)
         resolved = self.directories.users.resolve(names)
-        created = 0
-        errors = resolved.errors
         if self.options.create_owners:
-            new = (errors == "unknown_user").to_numpy()
-            fresh = names[new].drop_duplicates()
-            if len(fresh):
-                users = pd.DataFrame(
-                    {"username": fresh.to_numpy(), "display_name": fresh.to_numpy()}
-                )
-                self.directories.users.add(users)
-                shaped.add_parent("users", users.assign(role="sales", is_active=True))
-                created = len(fresh)
-            resolved = self.directories.users.resolve(names)
-            errors = resolved.errors
-        log.add(Where(choice.header, spec.name), errors, names)
+            unknown = resolved.errors == "unknown_user"
+            resolved.keys[unknown] = names[unknown]
+            resolved.errors[unknown] = None
+            fresh = names[unknown].drop_duplicates()
+            users = pd.DataFrame({"username": fresh.to_numpy(), "display_name": fresh.to_numpy()})
+            shaped.add_parent("users", users.assign(role="sales", is_active=True))
+        log.add(Where(choice.header, spec.name), resolved.errors, names)
         shaped.refs[f"{spec.column}__user"] = resolved.keys
-        return created
 
     def _resolve_customer(
         self, shaped: Shaped, cells: dict[str, pd.Series], log: ProblemLog
-    ) -> int:
+    ) -> None:
+        """Customers by number, else by name; with ``create_customers`` an unknown one gets
+        the row's number (or a key from its name) and is created in :meth:`_frames` if a
+        kept row names it."""
         keys = shaped.values.pop("customer_key", None)
         names = shaped.values.pop("customer_name", None)
-        directory = self.directories.customers
-        resolved = directory.resolve(keys, names)
-        created = 0
+        resolved = self.directories.customers.resolve(keys, names)
         if self.options.create_customers:
-            unknown = (resolved.errors == "unknown_customer").to_numpy()
+            unknown = resolved.errors == "unknown_customer"
             named = _name_keys(names) if names is not None else None
             new_keys = keys.where(keys.notna(), named) if keys is not None else named
             assert new_keys is not None
             new_names = names.where(names.notna(), new_keys) if names is not None else new_keys
+            resolved.keys[unknown] = new_keys[unknown]
+            resolved.errors[unknown] = None
+            model = "contract" if self.kind.table == "subscriptions" else "noncontract"
             fresh = pd.DataFrame(
                 {"external_id": new_keys[unknown].to_numpy(), "name": new_names[unknown].to_numpy()}
             ).drop_duplicates("external_id")
-            if len(fresh):
-                directory.add(fresh["external_id"], fresh["name"])
-                model = "contract" if self.kind.table == "subscriptions" else "noncontract"
-                shaped.add_parent("customers", fresh.assign(business_model=model), upsert=False)
-                created = len(fresh)
-            resolved = directory.resolve(keys, names)
+            shaped.add_parent("customers", fresh.assign(business_model=model))
         choice = self.mapping.get("customer_key") or self.mapping.get("customer_name")
         assert choice is not None
-        written = cells.get(choice.field.name)
-        log.add(Where(choice.header, choice.field.name), resolved.errors, written)
+        log.add(Where(choice.header, choice.field.name), resolved.errors, cells[choice.field.name])
         shaped.refs["customer_id__customer"] = resolved.keys
-        return created
 
     # keys and repeats --------------------------------------------------------------------------
 
@@ -305,16 +295,22 @@ class RowValidator:
         full[np.flatnonzero(valid)[same]] = "duplicate_row"
         first = np.zeros(len(rejected), dtype=np.int64)
         first[valid] = earlier
-        choice = self.mapping.get("external_id")
-        where = Where(choice.header, "external_id") if choice else Where("", "row")
+        # a repeat is reported in the column that identifies the row: its number, else the
+        # first column of its natural key (a customer's name, a follow-up's customer)
+        identifying = ["external_id", *self.kind.natural_key, "customer_key", "customer_name"]
+        choice = next(c for name in identifying if (c := self.mapping.get(name)) is not None)
         log.add(
-            where, pd.Series(full), cells.get("external_id"), row_params={"first": pd.Series(first)}
+            Where(choice.header, choice.field.name),
+            pd.Series(full),
+            cells[choice.field.name],
+            row_params={"first": pd.Series(first)},
         )
 
     def _frames(
         self, shaped: Shaped, rows: np.ndarray, rejected: np.ndarray
-    ) -> list[tuple[str, pd.DataFrame, bool]]:
-        """(table, rows, update existing rows?) in the order they must be merged."""
+    ) -> tuple[list[tuple[str, pd.DataFrame, bool]], dict[str, int]]:
+        """(table, rows, update existing rows?) in the order they must be merged, and the
+        number of customers and users created for the kept rows."""
         keep = ~rejected
         assert shaped.keys is not None
         keys = shaped.keys.to_numpy(dtype=object)
@@ -323,17 +319,31 @@ class RowValidator:
             main[name] = series
         main["external_id"] = keys
         main["_row"] = rows
-        frames = [
-            (table, parent, shaped.parent_upserts[table])
-            for table, parent in shaped.parents.items()
-        ]
-        frames.append((self.kind.table, main[keep].reset_index(drop=True), True))
+        kept = main[keep]
+        frames: list[tuple[str, pd.DataFrame, bool]] = []
+        created: dict[str, int] = {}
+        for table, parent in shaped.parents.items():
+            # only what a kept row names is created; a rejected row creates nothing
+            target = "customer" if table == "customers" else "user"
+            named = [kept[c] for c in kept.columns if c.endswith(f"__{target}")]
+            needed = parent[parent.iloc[:, 0].isin(pd.concat(named))] if named else parent[:0]
+            if needed.empty:
+                continue
+            if table == "customers":
+                self.directories.customers.add(needed["external_id"], needed["name"])
+            else:
+                self.directories.users.add(needed)
+            frames.append((table, needed.reset_index(drop=True), False))
+            created[table] = len(needed)
+        frames.append((self.kind.table, kept.reset_index(drop=True), True))
         customer = shaped.refs.get("customer_id__customer")
         owner = shaped.refs.get("owner_id__user")
         for table, implied in shaped.children:
             position = implied["_position"].to_numpy()
             child = implied.drop(columns=["_position", "_suffix", "_owner"], errors="ignore")
-            child["external_id"] = keys[position] + implied["_suffix"].to_numpy(dtype=object)
+            child["external_id"] = _fitting_keys(
+                pd.Series(keys[position] + implied["_suffix"].to_numpy(dtype=object))
+            ).to_numpy()
             child["_row"] = rows[position]
             # the customer a child belongs to: its row's customer, or its row itself
             child["customer_id__customer"] = (
@@ -344,7 +354,14 @@ class RowValidator:
             if "_owner" in implied and owner is not None:
                 child["user_id__user"] = owner.to_numpy(dtype=object)[position]
             frames.append((table, child[keep[position]].reset_index(drop=True), True))
-        return frames
+        return frames, created
+
+
+def _fitting_keys(keys: pd.Series) -> pd.Series:
+    """Keys as they are when they fit the 64 characters of an external id, else a digest."""
+    fits = keys.str.len() <= 64
+    digests = keys[~fits].map(lambda key: "auto:" + hashlib.sha1(key.encode()).hexdigest()[:32])
+    return keys.where(fits, digests)
 
 
 def _name_keys(names: pd.Series) -> pd.Series:

@@ -71,8 +71,12 @@ def _numpy(arr: pa.Array) -> npt.NDArray[Any]:
     return np.asarray(arr.to_numpy(zero_copy_only=False))
 
 
+def _has(test: pa.Array) -> Mask:
+    return _numpy(pc.fill_null(test, False))
+
+
 def _matches(arr: pa.Array, pattern: str) -> Mask:
-    return _numpy(pc.fill_null(pc.match_substring_regex(arr, pattern), False))
+    return _has(pc.match_substring_regex(arr, pattern))
 
 
 def _null_if_empty(arr: pa.Array) -> pa.Array:
@@ -80,7 +84,10 @@ def _null_if_empty(arr: pa.Array) -> pa.Array:
 
 
 def _clean(arr: pa.Array) -> pa.Array:
-    changing = _matches(arr, _NFKC_CHANGES)  # normalising only these is much faster
+    # NFKC only where it may change something: much faster, as ASCII and most Chinese need not.
+    changing = _has(pc.invert(pc.string_is_ascii(arr)))
+    if changing.any():
+        changing[changing] = _matches(arr.filter(changing), _NFKC_CHANGES)
     if changing.any():
         normal = pc.utf8_normalize(arr.filter(changing), "NFKC")
         arr = pc.replace_with_mask(arr, pa.array(changing), normal)
@@ -205,13 +212,12 @@ def clean_text(raw: pd.Series) -> pd.Series:
 
 # dates ---------------------------------------------------------------------------------------
 
-_DATE = (
-    r"^(?P<year>[0-9]{4})[-/.年](?P<month>[0-9]{1,2})[-/.月](?P<day>[0-9]{1,2})"
+_DATE = (  # 2025-1-3, 2025/1/3, 2025.1.3, 2025年1月3日, 20250103; then maybe a time and offset
+    r"^(?P<year>[0-9]{4})(?P<month>[-/.年][0-9]{1,2}|[0-9]{2})(?P<day>[-/.月][0-9]{1,2}|[0-9]{2})"
     r"(?:[日号]?|(?:[日号]\s*|\s*[Tt]\s*|\s+)(?P<hour>[0-9]{1,2})[:时点](?P<minute>[0-9]{1,2})"
     r"(?:[:分](?P<second>[0-9]{1,2}(?:\.[0-9]{1,9})?)秒?|分)?"
     r"\s*(?P<zone>[Zz]|[-+][0-9]{2}(?::?[0-9]{2})?)?)$"
 )
-_COMPACT = r"^[0-9]{8}(?:[^0-9]|$)"  # 20250103, read as 2025-01-03
 _SERIAL = r"^[0-9]{1,5}(?:\.[0-9]+)?$"  # Excel's day number, from 1; more digits make no serial
 _EXCEL_DAY_0 = np.datetime64("1899-12-30", "us")  # in Excel's 1900 date system
 # Nanosecond timestamps end here: anything beyond is far too old or far in the future.
@@ -223,28 +229,27 @@ _NAT = np.datetime64("NaT", "us")
 
 def _written_times(text: pa.Array) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Wall-clock times written as text, and the UTC instants of those with an offset."""
-    compact = _matches(text, _COMPACT)
-    if compact.any():
-        dashed = pc.replace_substring_regex(text.filter(compact), r"^(....)(..)", r"\1-\2-")
-        text = pc.replace_with_mask(text, pa.array(compact), dashed)
     g = _extract(text, _DATE)
-    year, month, day = (_integers(g[name], 1) for name in ("year", "month", "day"))
+    year = _integers(g["year"], 1)
+    month, day = (_integers(pc.utf8_ltrim(g[name], "-/.年月"), 1) for name in ("month", "day"))
     hour, minute, second = _integers(g["hour"]), _integers(g["minute"]), _floats(g["second"])
     second = np.nan_to_num(second)
     valid = _numpy(g["year"].is_valid()) & (month >= 1) & (month <= 12) & (day >= 1)
     valid &= (hour < 24) & (minute < 60) & (second < 60)
     months = (year - 1970) * 12 + np.where(valid, month - 1, 0)  # since 1970-01
-    date = months.astype("datetime64[M]").astype("datetime64[us]") + (day - 1) * 86_400_000_000
+    date = months.astype("datetime64[M]").astype("datetime64[us]") + (day - 1).astype("m8[D]")
     valid &= date < (months + 1).astype("datetime64[M]")  # 2025-02-30 runs into March
     micros = (hour * 3600 + minute * 60) * 1_000_000 + np.round(second * 1e6).astype(np.int64)
     local = np.where(valid, date + micros * _US, _NAT)
 
-    days = _floats(text, _matches(text, _SERIAL))
+    rest = _numpy(text.is_valid()) & _numpy(g["year"].is_null())  # not written as a date
+    rest[rest] = _matches(text.filter(rest), _SERIAL)
+    days = _floats(text, rest)
     serial = days >= 1
     millis = np.round(np.where(serial, days, 0) * 86_400_000).astype(np.int64)
     local = np.where(serial, _EXCEL_DAY_0 + millis * 1000 * _US, local)
 
-    zoned = valid & _numpy(pc.fill_null(pc.not_equal(g["zone"], ""), False))
+    zoned = valid & _has(pc.not_equal(g["zone"], ""))
     offset = np.zeros(len(text), dtype=np.int64)  # minutes east of UTC; Z is 0
     if zoned.any():
         zone = pc.replace_substring(g["zone"].filter(zoned), ":", "")  # +0800, +08, Z
@@ -332,13 +337,14 @@ _MONEY = (  # a sign before or after the currency, accounting brackets, 万-styl
     rf"(?:(?:{_GROUPED})(?:\.[0-9]*)?|\.[0-9]+)\s*[千万亿]?\s*{_CURRENCY}?\s*\)?$"
 )
 _AROUND_AMOUNT = "()+-−¥RMBCNYrmbcny人民币元圆千万亿 \t"  # trimmed off a valid amount
-_DASHES = r"^[-−–—―]+$"  # how many sheets write "nothing here"
+_DASHES = "-−–—―"  # a cell of dashes is how many sheets write "nothing here"
 
 
 def _cents(amounts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Rounded half away from zero, as Excel's ROUND: 12.345 is 12.35, not 12.34."""
-    hundredths = np.round(amounts * 100, 6)  # 12.345 * 100 is 1234.4999999999998
-    rounded: npt.NDArray[np.float64] = np.trunc(hundredths + np.copysign(0.5, hundredths)) / 100
+    hundredths = amounts * 100  # 1234.4999999999998 for 12.345: nudged up by a few ulps
+    half = np.copysign(0.5 + np.abs(hundredths) * 8e-16, hundredths)
+    rounded: npt.NDArray[np.float64] = np.trunc(hundredths + half) / 100
     return rounded
 
 
@@ -356,12 +362,15 @@ def parse_money(raw: pd.Series) -> ParsedColumn:
     written = cells.of(_TEXT, _OTHER)
     if written.any():
         text = cells.text(_OTHER)
-        valid = _matches(text, _MONEY) & (_matches(text, r"^\(") == _matches(text, r"\)$"))
-        scale = np.select([_matches(text, unit) for unit in "千万亿"], [1e3, 1e4, 1e8], 1.0)
-        sign = np.where(_matches(text, "[-−(]"), -1.0, 1.0)
+        opened, closed = _has(pc.starts_with(text, "(")), _has(pc.ends_with(text, ")"))
+        valid = _matches(text, _MONEY) & (opened == closed)
+        scale = np.select([_has(pc.match_substring(text, u)) for u in "千万亿"], [1e3, 1e4, 1e8], 1)
+        negative = (
+            opened | _has(pc.match_substring(text, "-")) | _has(pc.match_substring(text, "−"))
+        )
         digits = pc.utf8_trim(text, _AROUND_AMOUNT)  # much faster than extracting the number
-        amounts[written] = (_floats(digits, valid) * scale * sign)[written]
-        cells.kinds[_matches(text, _DASHES)] = _MISSING
+        amounts[written] = (_floats(digits, valid) * scale * np.where(negative, -1, 1))[written]
+        cells.kinds[_has(pc.equal(pc.utf8_trim(text, _DASHES), ""))] = _MISSING
     bad = cells.given & ~np.isfinite(amounts)
     values = np.where(bad, np.nan, _cents(amounts))
     return ParsedColumn(pd.Series(values, index=raw.index), _errors(raw.index, (bad, "bad_amount")))
@@ -434,9 +443,9 @@ def check_range(
     values: pd.Series, *, minimum: float | None = None, maximum: float | None = None
 ) -> pd.Series:
     """``below_minimum`` or ``above_maximum`` per value; None within range or NA."""
-    below = values.lt(-np.inf if minimum is None else minimum)
-    above = values.gt(np.inf if maximum is None else maximum)
-    return _errors(values.index, (_hits(below), "below_minimum"), (_hits(above), "above_maximum"))
+    below = _hits(values.lt(minimum)) if minimum is not None else np.zeros(len(values), bool)
+    above = _hits(values.gt(maximum)) if maximum is not None else np.zeros(len(values), bool)
+    return _errors(values.index, (below, "below_minimum"), (above, "above_maximum"))
 
 
 def check_length(values: pd.Series, limit: int) -> pd.Series:

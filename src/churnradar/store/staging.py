@@ -179,7 +179,9 @@ class _Merge:
         stamps = [c for c in ("created_at", "updated_at") if c in self.target.c]
         # columns the file does not give take their default on insert (never on update)
         defaults = [
-            bindparam(f"default_{column.name}", column.default.arg, type_=column.type)
+            bindparam(
+                f"default_{column.name}", getattr(column.default, "arg", None), type_=column.type
+            )
             for column in self.target.c
             if column.name not in columns + stamps
             and column.default is not None

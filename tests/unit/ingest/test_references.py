@@ -109,11 +109,6 @@ class TestCustomerDirectoryAdd:
 
         assert errors_of(directory.resolve(None, column("北京新源科技"))) == ["ambiguous_customer"]
 
-    @pytest.mark.xfail(
-        reason="BUG: add() recounts names from the de-duplicated name index, so a name that "
-        "was ambiguous resolves to its first customer once any customer is added",
-        strict=True,
-    )
     def test_a_name_stays_ambiguous_after_other_customers_are_added(self) -> None:
         directory = customers()
 
@@ -149,11 +144,6 @@ class TestUserDirectoryAdd:
 
         assert keys_of(directory.resolve(column("王芳"))) == ["王芳"]
 
-    @pytest.mark.xfail(
-        reason="BUG: add() recounts names from the de-duplicated alias index, so a display "
-        "name that was ambiguous resolves to its first user once any user is added",
-        strict=True,
-    )
     def test_a_name_stays_ambiguous_after_other_users_are_added(self) -> None:
         directory = users()
 

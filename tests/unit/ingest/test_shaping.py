@@ -175,12 +175,6 @@ class TestCustomers:
         assert found(result) == [(2, "churn_reason", "churn_needs_date")]
         assert table(result, "customers")["churn_reason"].tolist() == ["price"]
 
-    @pytest.mark.xfail(
-        reason="BUG: the key contact's and follow-up's ids append a suffix to the customer's "
-        "id without a length check, so a customer number of 42-64 characters gives ids "
-        "longer than external_id's 64",
-        strict=True,
-    )
     def test_implied_rows_get_ids_that_fit_the_column(self) -> None:
         result = validated("customers", self.HEADERS, self.row("K" * 60))
 
@@ -189,11 +183,6 @@ class TestCustomers:
             frame = table(result, name)
             assert (frame["external_id"].str.len() <= limit).all(), name
 
-    @pytest.mark.xfail(
-        reason="BUG: key contact cells are checked against a 200-character limit, not the "
-        "contacts columns they fill (phone is 32), so the database refuses the row",
-        strict=True,
-    )
     def test_a_key_contact_phone_longer_than_the_contacts_column_is_rejected(self) -> None:
         phones = "13800000000 / 13900000000 / 010-12345678"
         assert len(phones) > column_length("contacts", "phone")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import pytest
 
 from churnradar.ingest.references import CustomerDirectory, KeyDirectory, Resolved, UserDirectory
 

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pytest
 from sqlalchemy import String
 
 from churnradar.i18n import translate

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from churnradar.ingest.headers import choose_columns
 from churnradar.ingest.kinds import KINDS

@@ -44,6 +44,10 @@ class ChurnradarError(Exception):
 
         return translate(self.key, locale, **self.params)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its key and parameters (an import validates in another process)
+        return (_rebuild, (type(self), self.key, self.params, self.__dict__))
+
 
 class InvalidInput(ChurnradarError):
     key = "error.invalid_input"
@@ -77,3 +81,13 @@ class NotFittedError(ChurnradarError):
 
 class ConvergenceError(ChurnradarError):
     key = "error.convergence"
+
+
+def _rebuild(
+    kind: type[ChurnradarError], key: str, params: dict[str, Any], state: dict[str, Any]
+) -> ChurnradarError:
+    error = Exception.__new__(kind)
+    error.__dict__.update(state)
+    error.key, error.params = key, params
+    Exception.__init__(error, error.render("en"))
+    return error

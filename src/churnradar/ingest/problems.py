@@ -114,7 +114,12 @@ def reasons(problems: pd.DataFrame, locale: str) -> pd.Series:
         [render(problem, locale) for problem in _records(problems)],
         index=problems["position"].to_numpy(),
     )
-    return texts.groupby(level=0).agg("；".join if locale.startswith("zh") else "; ".join)
+    joiner = "；" if locale.startswith("zh") else "; "
+    several = texts.index.duplicated(keep=False)
+    if not several.any():  # most rejected rows have one problem: no grouping needed
+        return texts
+    joined = texts[several].groupby(level=0).agg(joiner.join)
+    return pd.concat([texts[~several], joined]).sort_index()
 
 
 def as_problems(problems: pd.DataFrame) -> list[Problem]:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from churnradar.ingest import values as parse
 from churnradar.ingest.choices import classify_reasons
-from churnradar.ingest.duplicates import SeenRows, hash_values
+from churnradar.ingest.duplicates import SeenRows, hash_values, row_hashes
 from churnradar.ingest.fields import Field, FieldType, Kind, Target
 from churnradar.ingest.headers import ColumnChoice, HeaderMapping
 from churnradar.ingest.problems import ProblemLog, Where, flagged
@@ -78,13 +78,17 @@ class RowValidator:
             raw = chunk.frame[choice.position].reset_index(drop=True)
             written = parse.clean_text(raw)
             cells[choice.field.name] = written
-            typed[choice.field.name] = self._parse(choice, raw, written, log)
+            # text cells (all of a CSV's) are parsed from their cleaned form: cleaning is
+            # then not done twice; typed Excel cells are parsed as they are
+            textual = pd.api.types.infer_dtype(raw, skipna=True) in {"string", "empty"}
+            source = written if textual else raw
+            typed[choice.field.name] = self._parse(choice, source, written, log)
         self._check_required(typed, cells, size, log)
         shaped = shape(self.kind, typed, cells, self.options, log)
         self._resolve(shaped, cells, log)
         self._key(shaped)
         rejected = log.rejected(size)
-        self._check_repeats(shaped, cells, chunk.rows, rejected, log)
+        self._check_repeats(shaped, chunk, cells, rejected, log)
         rejected = log.rejected(size)
         frames, created = self._frames(shaped, chunk.rows, rejected)
         return ChunkResult(frames, log.frame(), rejected, created)
@@ -273,22 +277,21 @@ class RowValidator:
     def _check_repeats(
         self,
         shaped: Shaped,
+        chunk: RawChunk,
         cells: dict[str, pd.Series],
-        rows: np.ndarray,
         rejected: np.ndarray,
         log: ProblemLog,
     ) -> None:
+        """Flag the valid rows whose key an earlier row has: ``duplicate_row`` when the
+        mapped cells are also the same as written, ``duplicate_key`` otherwise."""
         assert shaped.keys is not None
         valid = ~rejected
         if not valid.any():
             return
-        keys = shaped.keys[valid]
-        key_hashes = hash_values(pd.DataFrame({"k": keys.astype("string")}))
-        content = hash_values(
-            pd.DataFrame(
-                {name: series[valid].astype("string") for name, series in sorted(cells.items())}
-            )
-        )
+        rows = chunk.rows
+        key_hashes = row_hashes([shaped.keys[valid]])
+        written = chunk.frame.iloc[np.flatnonzero(valid)]
+        content = row_hashes([written[c.position] for c in self.mapping.columns])
         repeated, same, earlier = self._seen.check(key_hashes, content, rows[valid])
         full = np.full(len(rejected), None, dtype=object)
         full[np.flatnonzero(valid)[repeated]] = "duplicate_key"

@@ -205,8 +205,9 @@ class Writer(ABC):
     def quote(self, *names: str) -> str:
         return ", ".join(self.connection.dialect.identifier_preparer.quote(name) for name in names)
 
-    def set_aside(self, table: Table) -> list[str]:
-        """Drop what slows inserts into ``table`` if it is empty; return the SQL to rebuild it."""
+    def set_aside(self, table: Table, *, only_if_empty: bool = True) -> list[str]:
+        """Drop what slows inserts into ``table`` (if it is empty, unless told otherwise);
+        return the SQL to rebuild it."""
         return []
 
     @abstractmethod
@@ -249,10 +250,13 @@ class SqliteWriter(Writer):
         if not self.driver.in_transaction:
             self.cursor.execute("BEGIN IMMEDIATE")
 
-    def set_aside(self, table: Table) -> list[str]:
-        if self.cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {self.quote(table.name)})"
-        ).fetchone()[0]:
+    def set_aside(self, table: Table, *, only_if_empty: bool = True) -> list[str]:
+        if (
+            only_if_empty
+            and self.cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {self.quote(table.name)})"
+            ).fetchone()[0]
+        ):
             return []
         indexes = self.cursor.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
@@ -305,9 +309,12 @@ class PostgresWriter(Writer):
         super().__init__(connection)
         self.cursor.execute("SET LOCAL TIME ZONE 'UTC'")  # timestamps travel as naive UTC
 
-    def set_aside(self, table: Table) -> list[str]:
+    def set_aside(self, table: Table, *, only_if_empty: bool = True) -> list[str]:
         name = self.quote(table.name)
-        if self.cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()[0]:
+        if (
+            only_if_empty
+            and self.cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()[0]
+        ):
             return []
         indexes = self.cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes"

@@ -14,15 +14,19 @@ from churnradar.store.tables import Customer, Subscription, User
 
 def customer_keys(connection: Connection) -> pd.DataFrame:
     """``external_id`` and ``name`` of every customer."""
-    rows = connection.execute(select(Customer.external_id, Customer.name)).all()
+    # plain tuples: pandas probes each Row for namedtuple fields, which costs seconds
+    rows = [tuple(row) for row in connection.execute(select(Customer.external_id, Customer.name))]
     return pd.DataFrame(rows, columns=["external_id", "name"], dtype=object)
 
 
 def user_keys(connection: Connection) -> pd.DataFrame:
     """``username``, ``display_name``, ``external_id`` and ``email`` of every user."""
-    rows = connection.execute(
-        select(User.username, User.display_name, User.external_id, User.email)
-    ).all()
+    rows = [
+        tuple(row)
+        for row in connection.execute(
+            select(User.username, User.display_name, User.external_id, User.email)
+        )
+    ]
     return pd.DataFrame(
         rows, columns=["username", "display_name", "external_id", "email"], dtype=object
     )

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, bindparam, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Enum,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    text,
+)
 
 from churnradar.store.bulk_backends import Writer, encode, writer_for
 from churnradar.store.recorded_churn import mark_recorded_churn
@@ -27,7 +37,7 @@ TARGETS = {
     "user": ("users", "username"),
     "subscription": ("subscriptions", "external_id"),
 }
-ROW = "_row"  # the source row number, kept for tracing; not merged
+ROW = "_row"  # the source row number, which validation keeps for tracing; never staged
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class Stage:
     def append(self, table_name: str, frame: pd.DataFrame, *, upsert: bool = True) -> None:
         """Stage ``frame``'s rows for ``table_name``; ``upsert=False`` only inserts rows whose
         key is new (customers and users an import creates on the way)."""
+        frame = frame.drop(columns=ROW, errors="ignore")
         if frame.empty:
             return
         target = metadata.tables[table_name]
@@ -81,8 +92,17 @@ class Stage:
         order = {table.name: i for i, table in enumerate(metadata.sorted_tables)}
         for slot in sorted(self._slots, key=lambda s: order[s[0]]):
             table_name, _, upsert = slot
-            merged = _Merge(self.connection, metadata.tables[table_name], self._slots[slot], now)
-            counts[table_name] = counts.get(table_name, MergeCounts()) + merged.run(upsert)
+            target = metadata.tables[table_name]
+            merged = _Merge(self.connection, target, self._slots[slot], now)
+            staged, held = merged.sizes()
+            # as many rows coming as the table holds: building its secondary indexes
+            # afterwards in one sorted pass beats updating them row by row (3x on SQLite)
+            bulky = staged >= max(held, 10_000)
+            rebuild = self._writer.set_aside(target, only_if_empty=False) if bulky else []
+            counts[table_name] = counts.get(table_name, MergeCounts()) + merged.run(
+                upsert, staged=staged, held=held
+            )
+            self._writer.rebuild(rebuild)
             if table_name == "churn_events":
                 mark_recorded_churn(self.connection, self._slots[slot], now)
         return counts
@@ -113,6 +133,10 @@ class Stage:
                 definitions.append(Column(name, BigInteger))
             elif "__" in name:
                 definitions.append(Column(name, String(255)))
+            elif isinstance(kind := target.c[name].type, Enum):
+                # the target checks the values; a CHECK on the staging table too doubles
+                # the cost of staging on SQLite
+                definitions.append(Column(name, String(kind.length)))
             else:
                 definitions.append(Column(name, target.c[name].type))
         staged = Table(
@@ -145,6 +169,16 @@ class _Merge:
         self.self_refs = [r for r in refs if TARGETS[r.split("__")[1]][0] == target.name]
         self.refs = [r for r in refs if r not in self.self_refs]
 
+    def sizes(self) -> tuple[int, int]:
+        """Rows staged, and rows the table holds."""
+        staged, held = self.connection.execute(
+            text(
+                f"SELECT (SELECT count(*) FROM {self.q(self.staged.name)}),"
+                f" (SELECT count(*) FROM {self.q(self.target.name)})"
+            )
+        ).one()
+        return int(staged), int(held)
+
     def _ref_expr(self, ref: str) -> str:
         kind = ref.split("__")[1]
         table, key = TARGETS[kind]
@@ -165,17 +199,19 @@ class _Merge:
             f"{left}.{self.q(c)} IS DISTINCT FROM {right}.{self.q(c)}" for c in changing
         )
 
-    def run(self, upsert: bool) -> MergeCounts:
+    def run(self, upsert: bool, *, staged: int, held: int) -> MergeCounts:
+        """Merge; ``staged`` and ``held`` are the row counts of the staged and target tables."""
         columns, source = self._source()
         name, key = self.q(self.target.name), self.q(self.key)
-        total, existing, changed = self.connection.execute(
-            text(
-                f"SELECT (SELECT count(*) FROM {self.q(self.staged.name)}),"
-                f" count(t.{key}), coalesce(sum(CASE WHEN {self._differs(columns, 't', 'x')}"
-                f" THEN 1 ELSE 0 END), 0)"
-                f" FROM ({source}) x JOIN {name} t ON t.{key} = x.{key}"
-            )
-        ).one()
+        total, existing, changed = staged, 0, 0
+        if held:  # an empty table has nothing to compare with
+            existing, changed = self.connection.execute(
+                text(
+                    f"SELECT count(t.{key}), coalesce(sum(CASE WHEN"
+                    f" {self._differs(columns, 't', 'x')} THEN 1 ELSE 0 END), 0)"
+                    f" FROM ({source}) x JOIN {name} t ON t.{key} = x.{key}"
+                )
+            ).one()
         stamps = [c for c in ("created_at", "updated_at") if c in self.target.c]
         # columns the file does not give take their default on insert (never on update)
         defaults = [

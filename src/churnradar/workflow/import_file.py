@@ -34,6 +34,7 @@ from churnradar.store.directory import customer_keys, subscription_keys, user_ke
 from churnradar.store.import_batches import record_import_batch, user_id
 from churnradar.store.staging import MergeCounts, Stage
 from churnradar.store.types import utcnow
+from churnradar.workflow.background import ahead_in_process
 
 KEPT_PROBLEMS = 1000  # problems kept in the batch record; the rejected file has them all
 
@@ -119,11 +120,14 @@ def import_file(
                         reason_header=translate("ingest.rejects.reason", settings.locale),
                         row_header=translate("ingest.rejects.row", settings.locale),
                     ) as writer:
-                        for chunk in source.chunks(request.chunk_rows):
-                            result = validator.validate(chunk)
+                        validated = ahead_in_process(
+                            _checked(validator, chunk)
+                            for chunk in source.chunks(request.chunk_rows)
+                        )
+                        for chunk, result, size in validated:
                             _stage(stage, result)
                             _reject(writer, chunk, result, report, settings.locale)
-                            report.read += len(chunk.frame)
+                            report.read += size
                             if on_chunk is not None:
                                 on_chunk(report.read)
                     report.rejected_file = rejects if writer.count else None
@@ -162,6 +166,14 @@ def _importer(connection: Connection, username: str | None) -> int | None:
     return found
 
 
+def _checked(validator: RowValidator, chunk: RawChunk) -> tuple[RawChunk, ChunkResult, int]:
+    """A chunk's validation, with only its rejected rows kept (for the rejected file) and
+    its size: what crosses from the reading process to this one is kept small."""
+    result = validator.validate(chunk)
+    positions = np.flatnonzero(result.rejected)
+    return RawChunk(chunk.frame.iloc[positions], chunk.rows[positions]), result, len(chunk.rows)
+
+
 def _stage(stage: Stage, result: ChunkResult) -> None:
     for table, frame, upsert in result.frames:
         stage.append(table, frame, upsert=upsert)
@@ -174,16 +186,13 @@ def _reject(
     report: ImportReport,
     locale: str,
 ) -> None:
+    """Write the rejected rows (``chunk`` holds only them) with their reasons."""
     positions = np.flatnonzero(result.rejected)
     if not len(positions):
         return
     report.rejected += len(positions)
     why = reasons(result.problems, locale)
-    writer.write(
-        chunk.frame.iloc[positions],
-        chunk.rows[positions],
-        why.reindex(positions).fillna("").tolist(),
-    )
+    writer.write(chunk.frame, chunk.rows, why.reindex(positions).fillna("").tolist())
     room = KEPT_PROBLEMS - len(report.problems)
     if room > 0:
         report.problems.extend(as_problems(result.problems.head(room)))

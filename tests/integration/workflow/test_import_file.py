@@ -227,10 +227,10 @@ class TestImportFile:
         before = _snapshot(owners)
         run = staging._Merge.run
 
-        def crash(merge: Any, upsert: bool) -> Any:
+        def crash(merge: Any, upsert: bool, **sizes: int) -> Any:
             if merge.target.name == failing_table:
                 raise RuntimeError("power cut")
-            return run(merge, upsert)
+            return run(merge, upsert, **sizes)
 
         monkeypatch.setattr(staging._Merge, "run", crash)
 

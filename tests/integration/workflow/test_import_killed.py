@@ -33,8 +33,8 @@ CHILD = textwrap.dedent(
     url, data, path, moment = sys.argv[1:5]
     run = staging._Merge.run
 
-    def merge_then_wait(merge, upsert):
-        counts = run(merge, upsert)
+    def merge_then_wait(merge, upsert, **sizes):
+        counts = run(merge, upsert, **sizes)
         if moment == "merging":
             print("merged", merge.target.name, flush=True)
             time.sleep(60)

@@ -1,0 +1,120 @@
+"""Producing the items of an iterator in a thread, a few ahead of their consumer.
+
+An import reads and validates the next chunk of a file (pandas and pyarrow, which release the
+GIL in their kernels) while this chunk is written to the database (SQLite, which releases it in
+its own code): on two cores, the two overlap. The queue bounds how many chunks wait in memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from queue import Empty, Full, Queue
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+class _Done:
+    pass
+
+
+class _Producer(Generic[T]):
+    def __init__(self, items: Iterator[T], depth: int) -> None:
+        self.items = items
+        self.queue: Queue[T | _Failed | _Done] = Queue(maxsize=depth)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="import-reader", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for item in self.items:
+                if not self._put(item):
+                    return
+        except BaseException as error:  # handed to the consumer, which raises it
+            self._put(_Failed(error))
+        else:
+            self._put(_Done())
+
+    def _put(self, item: T | _Failed | _Done) -> bool:
+        """Wait for room, unless the consumer has gone away."""
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=_POLL_SECONDS)
+            except Full:
+                continue
+            return True
+        return False
+
+    def stop(self) -> None:
+        self.stopped.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get_nowait()
+            except Empty:
+                self.thread.join(_POLL_SECONDS)
+
+
+def ahead(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
+    """``items``, produced in a background thread at most ``depth`` ahead; an exception raised
+    while producing is raised here, in the consumer."""
+    producer = _Producer(items, depth)
+    producer.thread.start()
+    try:
+        while True:
+            item = producer.queue.get()
+            if isinstance(item, _Done):
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        producer.stop()
+
+
+def ahead_in_process(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
+    """``items`` produced in a forked process, at most ``depth`` ahead: the reading and
+    validation of a file run on a second core while this process writes to the database
+    (threads would share one core: the GIL). Items travel pickled. Where processes cannot be
+    forked, a thread produces them instead (:func:`ahead`)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield from ahead(items, depth=depth)
+        return
+    context = multiprocessing.get_context("fork")
+    queue: Any = context.Queue(maxsize=depth)
+    process = context.Process(target=_produce, args=(items, queue), name="import-reader")
+    process.start()
+    try:
+        while True:
+            item = queue.get()
+            if isinstance(item, _Done):
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        queue.close()
+
+
+def _produce(items: Iterator[Any], queue: Any) -> None:
+    """The forked process: every item, then the end, or the error that stopped it."""
+    try:
+        for item in items:
+            queue.put(item)
+    except BaseException as error:  # handed to the consumer, which raises it
+        queue.put(_Failed(error))
+    else:
+        queue.put(_Done())
+    queue.close()
+    queue.join_thread()

@@ -203,15 +203,14 @@ class _Merge:
         """Merge; ``staged`` and ``held`` are the row counts of the staged and target tables."""
         columns, source = self._source()
         name, key = self.q(self.target.name), self.q(self.key)
-        total, existing, changed = staged, 0, 0
-        if held:  # an empty table has nothing to compare with
-            existing, changed = self.connection.execute(
+        total, existing = staged, 0
+        if held:  # of the staged keys, those the table has (an empty table has none)
+            existing = self.connection.execute(
                 text(
-                    f"SELECT count(t.{key}), coalesce(sum(CASE WHEN"
-                    f" {self._differs(columns, 't', 'x')} THEN 1 ELSE 0 END), 0)"
-                    f" FROM ({source}) x JOIN {name} t ON t.{key} = x.{key}"
+                    f"SELECT count(*) FROM {self.q(self.staged.name)} s"
+                    f" WHERE EXISTS (SELECT 1 FROM {name} t WHERE t.{key} = s.{key})"
                 )
-            ).one()
+            ).scalar_one()
         stamps = [c for c in ("created_at", "updated_at") if c in self.target.c]
         # columns the file does not give take their default on insert (never on update)
         defaults = [
@@ -242,18 +241,18 @@ class _Merge:
             )
         else:
             conflict = "DO NOTHING"
-        self.connection.execute(
+        written = self.connection.execute(
             stamped(
                 f"INSERT INTO {name} ({insert_columns}) SELECT {values} FROM ({source}) x"
                 f" WHERE true ON CONFLICT ({key}) {conflict}"
             ).bindparams(*defaults),
             {"now": self.now},
-        )
+        ).rowcount  # rows inserted or updated: an update its WHERE skips is not counted
         for ref in self.self_refs:
             self._set_self_reference(ref)
-        if not upsert:
-            return MergeCounts(inserted=total - existing, unchanged=existing)
-        return MergeCounts(total - existing, changed, existing - changed)
+        inserted = total - existing
+        changed = written - inserted if upsert else 0
+        return MergeCounts(inserted, changed, existing - changed)
 
     def _set_self_reference(self, ref: str) -> None:
         column = self.q(ref.split("__", maxsplit=1)[0])

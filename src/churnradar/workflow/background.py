@@ -8,6 +8,7 @@ its own code): on two cores, the two overlap. The queue bounds how many chunks w
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,17 +85,30 @@ def ahead_in_process(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
     """``items`` produced in a forked process, at most ``depth`` ahead: the reading and
     validation of a file run on a second core while this process writes to the database
     (threads would share one core: the GIL). Items travel pickled. Where processes cannot be
-    forked, a thread produces them instead (:func:`ahead`)."""
+    forked, a thread produces them instead (:func:`ahead`).
+
+    Neither side outlives the other: the producer stops when its parent is gone (killed),
+    and the consumer raises if the producer dies without a word.
+    """
     if "fork" not in multiprocessing.get_all_start_methods():
         yield from ahead(items, depth=depth)
         return
     context = multiprocessing.get_context("fork")
     queue: Any = context.Queue(maxsize=depth)
-    process = context.Process(target=_produce, args=(items, queue), name="import-reader")
+    process = context.Process(
+        target=_produce, args=(items, queue, os.getpid()), name="import-reader", daemon=True
+    )
     process.start()
     try:
         while True:
-            item = queue.get()
+            try:
+                item = queue.get(timeout=_POLL_SECONDS)
+            except Empty:
+                if not process.is_alive() and queue.empty():
+                    raise ChildProcessError(
+                        f"the reading process ended with exit code {process.exitcode}"
+                    ) from None
+                continue
             if isinstance(item, _Done):
                 return
             if isinstance(item, _Failed):
@@ -107,14 +121,29 @@ def ahead_in_process(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
         queue.close()
 
 
-def _produce(items: Iterator[Any], queue: Any) -> None:
+def _produce(items: Iterator[Any], queue: Any, parent: int) -> None:
     """The forked process: every item, then the end, or the error that stopped it."""
+
+    def put(item: Any) -> bool:
+        while os.getppid() == parent:  # an orphan (the import was killed) stops
+            try:
+                queue.put(item, timeout=_POLL_SECONDS)
+            except Full:
+                continue
+            return True
+        return False
+
     try:
         for item in items:
-            queue.put(item)
+            if not put(item):
+                break
+        else:
+            put(_Done())
     except BaseException as error:  # handed to the consumer, which raises it
-        queue.put(_Failed(error))
-    else:
-        queue.put(_Done())
+        put(_Failed(error))
+    if os.getppid() != parent:
+        # orphaned: leave at once, without flushing the queue to a reader that is gone (and
+        # so without holding the copies of the parent's database sockets any longer)
+        os._exit(1)
     queue.close()
     queue.join_thread()

@@ -126,12 +126,13 @@ def import_file(
                         )
                         for chunk, result, size in validated:
                             _stage(stage, result)
+                            stage.flush()
                             _reject(writer, chunk, result, report, settings.locale)
                             report.read += size
                             if on_chunk is not None:
                                 on_chunk(report.read)
                     report.rejected_file = rejects if writer.count else None
-                    report.counts = {kind.table: MergeCounts(), **stage.merge()}
+                    report.counts = {kind.table: MergeCounts(), **stage.finish()}
                 report.status = _status(request, report)
                 if report.status in {"succeeded", "partial"}:
                     report.batch_id = _record(connection, request, report, created_by, started)

@@ -94,6 +94,14 @@ class Measured:
     status: str = ""
     rejected: int = 0
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    # the import's reading process (forked; ru_maxrss counts the pages it shares with the
+    # import at the fork, about ``rss_before``)
+    reader_rss: int = 0
+
+    @property
+    def both_rss(self) -> int:
+        """Peak memory of the import and its reader, the pages shared at fork counted once."""
+        return self.peak_rss + max(self.reader_rss - self.rss_before, 0)
 
     @property
     def rate(self) -> float:
@@ -315,7 +323,8 @@ def measure(job: Job) -> Measured:
     print(
         f"{job.backend} {job.name}: {result.rows:,} rows in {result.seconds:.2f} s, "
         f"{result.rate:,.0f} rows/s, peak RSS {mib(result.peak_rss)} "
-        f"({mib(result.rss_before)} before the import); {result.status}, "
+        f"({mib(result.rss_before)} before the import; its reader process "
+        f"{mib(result.reader_rss)}, both {mib(result.both_rss)}); {result.status}, "
         f"{result.rejected:,} rejected (the file has {job.file.invalid:,} invalid rows); "
         + "; ".join(
             f"{table} {i:,} inserted, {u:,} updated, {n:,} unchanged"
@@ -365,6 +374,7 @@ def import_in_child(job: Job) -> Measured:
         status=report.status,
         rejected=report.rejected,
         counts={table: (c.inserted, c.updated, c.unchanged) for table, c in report.counts.items()},
+        reader_rss=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
     )
 
 
@@ -458,11 +468,12 @@ def print_summary(results: list[Measured], files: Files) -> None:
 
 def print_bar(orders: Measured, invalid: int) -> None:
     fast = orders.rate >= BAR_ROWS_PER_SECOND
-    small = orders.peak_rss < BAR_PEAK_BYTES
+    small = orders.both_rss < BAR_PEAK_BYTES
     print(
         f"\nbar for the orders CSV on SQLite: >= {BAR_ROWS_PER_SECOND:,} rows/s: "
         f"{orders.rate:,.0f} ({'met' if fast else 'NOT met'}); peak RSS < 1 GiB: "
-        f"{mib(orders.peak_rss)} ({'met' if small else 'NOT met'}); rejected "
+        f"{mib(orders.both_rss)} with its reader process ({'met' if small else 'NOT met'}); "
+        "rejected "
         f"{orders.rejected:,} of {invalid:,} invalid rows"
     )
     if orders.rows != BAR_ROWS:

@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/load_demo.py
 	$(BIN)/python benchmarks/mirror_refresh.py --customers 100000
+	$(BIN)/python benchmarks/import_files.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
-from churnradar.i18n import translate
 from churnradar.ingest.fields import Kind
 from churnradar.ingest.problems import ProblemLog, Where, flagged
 
@@ -22,6 +21,9 @@ if TYPE_CHECKING:
     from churnradar.ingest.validate import ImportOptions
 
 _SYSTEM_CHANNELS = ("app_login", "web_visit", "email_open")
+# stored data, so one text for every reader: a summary in the importer's language would change
+# the row whenever someone with another language imports the same table again
+FOLLOW_UP_SUMMARY = "客户表中的最近跟进 (last follow-up, from the customer table)"
 _AVERAGE_MONTH_DAYS = 365.25 / 12
 
 
@@ -157,7 +159,7 @@ def _customers(rows: _Rows) -> None:
                 "occurred_at": follow_up,
                 "channel": chosen,
                 "direction": "outbound",
-                "summary": translate("ingest.follow_up_summary", rows.options.locale),
+                "summary": FOLLOW_UP_SUMMARY,
                 "_suffix": ":follow-up:" + follow_up.dt.strftime("%Y%m%d%H%M").fillna(""),
                 "_position": np.arange(rows.size),
             }

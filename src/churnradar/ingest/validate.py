@@ -10,6 +10,7 @@ dozen vectorised operations, whatever its content.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -38,7 +39,6 @@ class ImportOptions:
     now: datetime  # the import's clock: a date after it (plus a day's slack) is refused
     create_customers: bool = False
     create_owners: bool = False
-    locale: str = "zh-CN"  # of the texts the import writes into rows
 
 
 @dataclass
@@ -121,7 +121,7 @@ class RowValidator:
             guessed = classify_reasons(written)
             values = exact.values.where(exact.values.notna(), guessed)
             result = parse.ParsedColumn(values, pd.Series(None, index=raw.index, dtype=object))
-        allowed = ", ".join(sorted(set(spec.choices.values()))) if spec.choices else ""
+        allowed = _allowed(spec.choices)
         log.add(where, result.errors, written, {"allowed": allowed})
         values = result.values
         if spec.minimum is not None or spec.maximum is not None:
@@ -358,6 +358,16 @@ class RowValidator:
                 child["user_id__user"] = owner.to_numpy(dtype=object)[position]
             frames.append((table, child[keep[position]].reset_index(drop=True), True))
         return frames, created
+
+
+def _allowed(choices: Mapping[str, str]) -> str:
+    """The values a coded column accepts, each with a Chinese word for it: 企业 (company)."""
+    words: dict[str, str] = {}
+    for word, code in choices.items():
+        if not word.isascii():
+            words.setdefault(code, word)
+    codes = dict.fromkeys(choices.values())
+    return ", ".join(f"{words[code]} ({code})" if code in words else code for code in codes)
 
 
 def _fitting_keys(keys: pd.Series) -> pd.Series:

@@ -106,7 +106,6 @@ def import_file(
             now=started,
             create_customers=request.create_customers,
             create_owners=request.create_owners,
-            locale=settings.locale,
         )
         with engine.connect() as connection:
             transaction = connection.begin()

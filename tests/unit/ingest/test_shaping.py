@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import String
 
-from churnradar.i18n import translate
 from churnradar.ingest.headers import choose_columns
 from churnradar.ingest.kinds import KINDS
 from churnradar.ingest.readers import RawChunk
 from churnradar.ingest.references import CustomerDirectory, KeyDirectory, UserDirectory
+from churnradar.ingest.shaping import FOLLOW_UP_SUMMARY
 from churnradar.ingest.validate import ChunkResult, Directories, ImportOptions, RowValidator
 from churnradar.store.tables import metadata
 
@@ -106,7 +106,7 @@ class TestCustomers:
         assert follow_up["external_id"] == "C010:follow-up:202505060630"
         assert follow_up["occurred_at"] == pd.Timestamp("2025-05-06 06:30", tz="UTC")
         assert (follow_up["channel"], follow_up["direction"]) == ("wechat", "outbound")
-        assert follow_up["summary"] == translate("ingest.follow_up_summary", "zh-CN")
+        assert follow_up["summary"] == FOLLOW_UP_SUMMARY
         assert follow_up["user_id__user"] == "zhangwei"
         assert follow_up["customer_id__customer"] == "C010"
 

@@ -191,13 +191,15 @@ class _Merge:
         self.refs = [r for r in refs if r not in self.self_refs]
 
     def sizes(self) -> tuple[int, int]:
-        """Rows staged, and rows the table holds."""
-        staged, held = self.connection.execute(
-            text(
-                f"SELECT (SELECT count(*) FROM {self.q(self.staged.name)}),"
-                f" (SELECT count(*) FROM {self.q(self.target.name)})"
-            )
-        ).one()
+        """Rows staged, and rows the table holds, counted up to one more than staged: enough
+        to tell an empty table, or one no bigger than what comes, without counting a big one."""
+        staged = self.connection.execute(
+            text(f"SELECT count(*) FROM {self.q(self.staged.name)}")
+        ).scalar_one()
+        held = self.connection.execute(
+            text(f"SELECT count(*) FROM (SELECT 1 FROM {self.q(self.target.name)} LIMIT :n) t"),
+            {"n": staged + 1},
+        ).scalar_one()
         return int(staged), int(held)
 
     def _ref_expr(self, ref: str) -> str:

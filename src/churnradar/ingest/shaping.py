@@ -43,6 +43,8 @@ class Shaped:
     keys: pd.Series | None = None
     parents: dict[str, pd.DataFrame] = field(default_factory=dict)
     children: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    # values for empty cells and absent columns of new rows; a stored row keeps its own
+    defaults: dict[str, object] = field(default_factory=dict)
 
     def add_parent(self, table: str, frame: pd.DataFrame) -> None:
         """Rows to insert before this chunk's rows if a kept row names them (their first
@@ -60,14 +62,8 @@ def shape(
     """The rows of ``typed`` with the kind's defaults and cross-cell rules applied."""
     size = len(log.rows)
     values = dict(typed)
-    for column, default in kind.defaults.items():
-        given = values.get(column)
-        values[column] = (
-            pd.Series([default] * size, dtype=object)
-            if given is None
-            else given.astype(object).where(given.notna(), default)
-        )
     shaped = Shaped(values)
+    shaped.defaults.update(kind.defaults)
     if "external_id" in values:
         shaped.keys = values.pop("external_id")
     rules = {
@@ -112,20 +108,17 @@ def _not_before(rows: _Rows, later: str, earlier: str, code: str) -> None:
     )
 
 
-def _fill(values: dict[str, pd.Series], column: str, default: object, size: int) -> None:
-    given = values.get(column)
-    values[column] = (
-        pd.Series([default] * size, dtype=object)
-        if given is None
-        else given.astype(object).where(given.notna(), default)
-    )
+def _fill(rows: _Rows, column: str, default: object) -> None:
+    """``default`` for the rows this import inserts, where the file has no value: an update
+    never overwrites a stored value with a default."""
+    rows.shaped.defaults[column] = default
 
 
 def _customers(rows: _Rows) -> None:
     values = rows.shaped.values
-    _fill(values, "kind", "company", rows.size)
-    _fill(values, "business_model", "noncontract", rows.size)
-    _fill(values, "status", "active", rows.size)
+    _fill(rows, "kind", "company")
+    _fill(rows, "business_model", "noncontract")
+    _fill(rows, "status", "active")
     dated = values.get("churned_at")
     for name in ("churn_type", "churn_reason"):
         given = values.get(name)
@@ -170,20 +163,20 @@ def _customers(rows: _Rows) -> None:
 
 
 def _contacts(rows: _Rows) -> None:
-    _fill(rows.shaped.values, "is_key", False, rows.size)
+    _fill(rows, "is_key", False)
     _not_before(rows, "active_to", "active_from", "ends_before_start")
 
 
 def _orders(rows: _Rows) -> None:
-    _fill(rows.shaped.values, "currency", rows.options.currency, rows.size)
-    _fill(rows.shaped.values, "quantity", 1, rows.size)
-    _fill(rows.shaped.values, "status", "completed", rows.size)
+    _fill(rows, "currency", rows.options.currency)
+    _fill(rows, "quantity", 1)
+    _fill(rows, "status", "completed")
 
 
 def _subscriptions(rows: _Rows) -> None:
     values = rows.shaped.values
-    _fill(values, "currency", rows.options.currency, rows.size)
-    _fill(values, "plan", "standard", rows.size)
+    _fill(rows, "currency", rows.options.currency)
+    _fill(rows, "plan", "standard")
     _not_before(rows, "ends_at", "started_at", "ends_before_start")
     _not_before(rows, "cancelled_at", "started_at", "ends_before_start")
     started = values["started_at"]

@@ -27,6 +27,7 @@ from churnradar.ingest.problems import ProblemLog, Where, flagged
 from churnradar.ingest.readers import RawChunk
 from churnradar.ingest.references import CustomerDirectory, KeyDirectory, UserDirectory
 from churnradar.ingest.shaping import Shaped, shape
+from churnradar.store.staging import INSERT_DEFAULTS
 from churnradar.store.tables import metadata
 
 
@@ -338,7 +339,9 @@ class RowValidator:
                 self.directories.users.add(needed)
             frames.append((table, needed.reset_index(drop=True), False))
             created[table] = len(needed)
-        frames.append((self.kind.table, kept.reset_index(drop=True), True))
+        main_rows = kept.reset_index(drop=True)
+        main_rows.attrs[INSERT_DEFAULTS] = dict(shaped.defaults)
+        frames.append((self.kind.table, main_rows, True))
         customer = shaped.refs.get("customer_id__customer")
         owner = shaped.refs.get("owner_id__user")
         for table, implied in shaped.children:

@@ -37,6 +37,9 @@ TARGETS = {
     "user": ("users", "username"),
     "subscription": ("subscriptions", "external_id"),
 }
+# a frame's ``attrs`` entry: {column: value} for the empty cells and absent columns of rows
+# this import inserts; rows already stored keep their values there
+INSERT_DEFAULTS = "insert_defaults"
 ROW = "_row"  # the source row number, which validation keeps for tracing; never staged
 
 
@@ -73,12 +76,14 @@ class Stage:
         self._now = utcnow()
         self._counts: dict[str, MergeCounts] = {}
         self._rebuilds: dict[str, list[str]] = {}  # table -> SQL of the indexes set aside
+        self._defaults: dict[tuple[str, tuple[str, ...], bool], dict[str, Any]] = {}
         self._writer_context = writer_for(connection)
         self._writer: Writer = self._writer_context.__enter__()
 
     def append(self, table_name: str, frame: pd.DataFrame, *, upsert: bool = True) -> None:
         """Stage ``frame``'s rows for ``table_name``; ``upsert=False`` only inserts rows whose
         key is new (customers and users an import creates on the way)."""
+        defaults = dict(frame.attrs.get(INSERT_DEFAULTS, {}))
         frame = frame.drop(columns=ROW, errors="ignore")
         if frame.empty:
             return
@@ -87,6 +92,7 @@ class Stage:
         staged = self._slots.get(slot)
         if staged is None:
             staged = self._create(slot, target, list(frame.columns))
+            self._defaults[slot] = defaults
         arrays = [
             encode(frame[column].reset_index(drop=True), staged.c[column])
             for column in frame.columns
@@ -99,7 +105,9 @@ class Stage:
         for slot in sorted(self._slots, key=lambda s: order[s[0]]):
             table_name, _, upsert = slot
             target, staged_table = metadata.tables[table_name], self._slots[slot]
-            merged = _Merge(self.connection, target, staged_table, self._now)
+            merged = _Merge(
+                self.connection, target, staged_table, self._now, self._defaults.get(slot, {})
+            )
             staged, held = merged.sizes()
             if not staged:
                 continue
@@ -107,7 +115,13 @@ class Stage:
                 # a table no bigger than what comes (a first import): its secondary indexes
                 # are built once at the end, in one sorted pass, 3x faster on SQLite than
                 # row by row
-                bulky = held <= staged
+                bulky = (
+                    held <= staged
+                    # on PostgreSQL, DROP INDEX locks out readers until the commit
+                    and (held == 0 or self.connection.dialect.name == "sqlite")
+                    # recorded churn is looked up by customer after every chunk
+                    and table_name != "churn_events"
+                )
                 self._rebuilds[table_name] = (
                     self._writer.set_aside(target, only_if_empty=False) if bulky else []
                 )
@@ -175,11 +189,19 @@ class Stage:
 class _Merge:
     """One staged table into its target."""
 
-    def __init__(self, connection: Connection, target: Table, staged: Table, now: Any) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        target: Table,
+        staged: Table,
+        now: Any,
+        defaults: dict[str, Any] | None = None,
+    ) -> None:
         self.connection = connection
         self.target = target
         self.staged = staged
         self.now = now
+        self.defaults = defaults or {}
         self.key = unique_key(target)
         quote = connection.dialect.identifier_preparer.quote
         self.q = quote
@@ -214,19 +236,11 @@ class _Merge:
         select = ", ".join(f"{e} AS {self.q(c)}" for e, c in zip(exprs, columns, strict=True))
         return columns, f"SELECT {select} FROM {self.q(self.staged.name)} s"
 
-    def _differs(self, columns: list[str], left: str, right: str) -> str:
-        changing = [c for c in columns if c != self.key]
-        if not changing:
-            return "false"
-        return " OR ".join(
-            f"{left}.{self.q(c)} IS DISTINCT FROM {right}.{self.q(c)}" for c in changing
-        )
-
     def run(self, upsert: bool, *, staged: int, held: int) -> MergeCounts:
         """Merge; ``staged`` and ``held`` are the row counts of the staged and target tables."""
         columns, source = self._source()
         name, key = self.q(self.target.name), self.q(self.key)
-        total, existing = staged, 0
+        existing = 0
         if held:  # of the staged keys, those the table has (an empty table has none)
             existing = self.connection.execute(
                 text(
@@ -234,48 +248,64 @@ class _Merge:
                     f" WHERE EXISTS (SELECT 1 FROM {name} t WHERE t.{key} = s.{key})"
                 )
             ).scalar_one()
-        stamps = [c for c in ("created_at", "updated_at") if c in self.target.c]
-        # columns the file does not give take their default on insert (never on update)
-        defaults = [
-            bindparam(
-                f"default_{column.name}", getattr(column.default, "arg", None), type_=column.type
-            )
-            for column in self.target.c
-            if column.name not in columns + stamps
-            and column.default is not None
-            and column.default.is_scalar
-        ]
-        insert_columns = ", ".join(
-            self.q(c) for c in columns + stamps + [d.key.removeprefix("default_") for d in defaults]
-        )
-        values = ", ".join(
-            [f"x.{self.q(c)}" for c in columns]
-            + [":now" for _ in stamps]
-            + [f":{d.key}" for d in defaults]
-        )
-        if upsert:
-            updates = [c for c in columns if c != self.key] + (
-                ["updated_at"] if "updated_at" in self.target.c else []
-            )
-            assignments = ", ".join(f"{self.q(c)} = excluded.{self.q(c)}" for c in updates)
-            differs = self._differs(columns, name, "excluded")
-            conflict = (
-                f"DO UPDATE SET {assignments} WHERE {differs}" if assignments else "DO NOTHING"
-            )
-        else:
-            conflict = "DO NOTHING"
-        written = self.connection.execute(
-            stamped(
-                f"INSERT INTO {name} ({insert_columns}) SELECT {values} FROM ({source}) x"
-                f" WHERE true ON CONFLICT ({key}) {conflict}"
-            ).bindparams(*defaults),
-            {"now": self.now},
-        ).rowcount  # rows inserted or updated: an update its WHERE skips is not counted
+        written = self._update(columns, source) if upsert and existing else 0
+        inserted = self._insert(columns, source)
         for ref in self.self_refs:
             self._set_self_reference(ref)
-        inserted = total - existing
-        changed = written - inserted if upsert else 0
-        return MergeCounts(inserted, changed, existing - changed)
+        return MergeCounts(inserted, written, existing - written)
+
+    def _update(self, columns: list[str], source: str) -> int:
+        """Update the stored rows the file has, where a cell differs; an empty cell keeps
+        the stored value. The number of rows updated."""
+        name, key = self.q(self.target.name), self.q(self.key)
+        changing = [c for c in columns if c != self.key]
+        if not changing:
+            return 0
+        new = {c: f"coalesce(x.{self.q(c)}, {name}.{self.q(c)})" for c in changing}
+        assignments = [f"{self.q(c)} = {value}" for c, value in new.items()]
+        if "updated_at" in self.target.c:
+            assignments.append("updated_at = :now")
+        differs = " OR ".join(
+            f"{value} IS DISTINCT FROM {name}.{self.q(c)}" for c, value in new.items()
+        )
+        result = self.connection.execute(
+            stamped(
+                f"UPDATE {name} SET {', '.join(assignments)} FROM ({source}) x"
+                f" WHERE {name}.{key} = x.{key} AND ({differs})"
+            ),
+            {"now": self.now},
+        )
+        return int(result.rowcount or 0)
+
+    def _insert(self, columns: list[str], source: str) -> int:
+        """Insert the rows whose key is new; defaults fill their empty cells and the columns
+        the file lacks. The number of rows inserted."""
+        name, key = self.q(self.target.name), self.q(self.key)
+        stamps = [c for c in ("created_at", "updated_at") if c in self.target.c]
+        defaults = dict(self.defaults)
+        for column in self.target.c:  # the table's own defaults, for what the import lacks
+            if column.default is not None and column.default.is_scalar:
+                defaults.setdefault(column.name, getattr(column.default, "arg", None))
+        binds = {
+            c: bindparam(f"default_{c}", value, type_=self.target.c[c].type)
+            for c, value in defaults.items()
+            if c not in stamps
+        }
+        values = [
+            f"coalesce(x.{self.q(c)}, :default_{c})" if c in binds else f"x.{self.q(c)}"
+            for c in columns
+        ]
+        absent = [c for c in binds if c not in columns]
+        insert_columns = ", ".join(self.q(c) for c in columns + stamps + absent)
+        selected = ", ".join(values + [":now" for _ in stamps] + [f":default_{c}" for c in absent])
+        result = self.connection.execute(
+            stamped(
+                f"INSERT INTO {name} ({insert_columns}) SELECT {selected} FROM ({source}) x"
+                f" WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE t.{key} = x.{key})"
+            ).bindparams(*binds.values()),
+            {"now": self.now},
+        )
+        return int(result.rowcount or 0)
 
     def _set_self_reference(self, ref: str) -> None:
         column = self.q(ref.split("__", maxsplit=1)[0])

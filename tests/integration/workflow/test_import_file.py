@@ -370,3 +370,42 @@ class TestImportFile:
             ("K2", 11000.0, "K1"),
         ]
         assert [(p.row, p.code) for p in report.problems] == [(4, "unknown_contract")]
+
+    def test_a_file_without_a_column_keeps_what_is_stored(
+        self, owners: Engine, settings: Settings, tmp_path: Path
+    ) -> None:
+        contracts = tmp_path / "合同.csv"
+        contracts.write_text(
+            "合同编号,客户编号,客户名称,开始日期,到期日期,月费,套餐\n"
+            "K1,C001,华东贸易,2025-01-01,2025-12-31,1000,专业版\n",
+            "utf-8",
+        )
+        table = tmp_path / "客户.csv"
+        table.write_text("客户编号,客户名称,行业,区域\nC001,华东贸易,贸易,\n", "utf-8")
+        _import(owners, settings, "subscriptions", contracts, create_customers=True)
+        _import(owners, settings, "customers", table)
+        contracts.write_text(
+            "合同编号,客户编号,开始日期,到期日期,月费\nK1,C001,2025-01-01,2025-12-31,1000\n",
+            "utf-8",
+        )
+        with owners.begin() as connection:
+            connection.execute(text("UPDATE customers SET region = '华东'"))
+        before = _snapshot(owners)
+
+        again = [
+            _import(owners, settings, "customers", table),
+            _import(owners, settings, "subscriptions", contracts),
+        ]
+
+        # no business model, status or plan column, an empty region: nothing is overwritten
+        _assert_same(before, _snapshot(owners))
+        assert again[0].counts["customers"].unchanged == 1
+        assert again[1].counts["subscriptions"].unchanged == 1
+        with owners.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT c.business_model, c.industry, c.region, s.plan FROM customers c"
+                    " JOIN subscriptions s ON s.customer_id = c.id"
+                )
+            ).one()
+        assert tuple(row) == ("contract", "贸易", "华东", "专业版")

@@ -19,6 +19,7 @@ from churnradar.ingest.readers import RawChunk
 from churnradar.ingest.references import CustomerDirectory, KeyDirectory, UserDirectory
 from churnradar.ingest.shaping import FOLLOW_UP_SUMMARY
 from churnradar.ingest.validate import ChunkResult, Directories, ImportOptions, RowValidator
+from churnradar.store.staging import INSERT_DEFAULTS
 from churnradar.store.tables import metadata
 
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
@@ -57,8 +58,13 @@ def validated(kind: str, headers: Sequence[str], *rows: list[Any], **changes: An
 
 
 def table(result: ChunkResult, name: str) -> pd.DataFrame:
+    """The rows for ``name`` as an import inserts them: its defaults fill the empty cells."""
     [frame] = [frame for table, frame, _ in result.frames if table == name]
-    return frame
+    filled = frame.copy()
+    for column, value in frame.attrs.get(INSERT_DEFAULTS, {}).items():
+        given = filled[column] if column in filled else pd.Series(None, index=filled.index)
+        filled[column] = given.astype(object).where(given.notna(), value)
+    return filled
 
 
 def found(result: ChunkResult) -> list[tuple[int, str, str]]:

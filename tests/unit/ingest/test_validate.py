@@ -17,6 +17,7 @@ from churnradar.ingest.problems import as_problems, reasons, render
 from churnradar.ingest.readers import RawChunk
 from churnradar.ingest.references import CustomerDirectory, KeyDirectory, UserDirectory
 from churnradar.ingest.validate import ChunkResult, Directories, ImportOptions, RowValidator
+from churnradar.store.staging import INSERT_DEFAULTS
 
 NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
 ORDER_HEADERS = ["订单号", "客户编号", "下单时间", "订单金额", "订单状态", "数量", "币种"]
@@ -58,8 +59,13 @@ def chunk(*rows: list[Any], first: int = 2) -> RawChunk:
 
 
 def table(result: ChunkResult, name: str) -> pd.DataFrame:
+    """The rows for ``name`` as an import inserts them: its defaults fill the empty cells."""
     [frame] = [frame for table, frame, _ in result.frames if table == name]
-    return frame
+    filled = frame.copy()
+    for column, value in frame.attrs.get(INSERT_DEFAULTS, {}).items():
+        given = filled[column] if column in filled else pd.Series(None, index=filled.index)
+        filled[column] = given.astype(object).where(given.notna(), value)
+    return filled
 
 
 def found(result: ChunkResult) -> list[tuple[int, str, str]]:

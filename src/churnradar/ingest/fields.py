@@ -65,9 +65,9 @@ class Field:
 class Kind:
     """One kind of file: the table it fills and the fields it understands.
 
-    ``key`` is the field that identifies a row (external id); when a file has no such column,
-    ``natural_key`` lists the fields whose values, hashed, make a stable key instead, so that
-    importing the same file twice finds the same rows.
+    A row is identified by its external id; a row without one gets a key made from all its
+    values, so that importing the same file twice finds the same rows. ``natural_key`` names
+    the fields that say which row a repeat is, in messages (a customer's name, a time).
     """
 
     name: str

@@ -250,8 +250,8 @@ class RowValidator:
     def _key(self, shaped: Shaped) -> None:
         """Rows without an external id get one derived from their natural key, so that the
         same row imported again is recognised: a customer by its name (the one already
-        stored under that name, else the name itself), other rows by a digest of their
-        natural key."""
+        stored under that name, else the name itself), other rows by a digest of all their
+        values."""
         given = shaped.keys
         if given is not None and given.notna().all():
             return
@@ -260,16 +260,11 @@ class RowValidator:
             existing = self.directories.customers.resolve(None, names).keys
             derived = existing.where(existing.notna(), _name_keys(names))
         else:
-            parts = {
-                name: (
-                    shaped.refs.get("customer_id__customer")
-                    if name == "customer"
-                    else shaped.values.get(name)
-                )
-                for name in self.kind.natural_key
-            }
+            # every value of the row: two rows without a number are the same row only when
+            # nothing differs (two answers of one customer on one day are two answers)
+            parts = dict(sorted({**shaped.values, **shaped.refs}.items()))
             frame = pd.DataFrame(
-                {name: part.astype("string") for name, part in parts.items() if part is not None}
+                {name: part.astype("string") for name, part in parts.items()}
             ).fillna("")
             digest = hash_values(frame)
             derived = pd.Series([f"auto:{value:016x}" for value in digest], dtype=object)

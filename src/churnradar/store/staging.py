@@ -10,6 +10,7 @@ changes nothing, not even ``updated_at``. Everything happens in the caller's tra
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,7 +158,9 @@ class Stage:
         if kind is None:
             self.close()
         else:  # the rollback that follows drops the temporary tables with the rest
-            self._writer_context.__exit__(None, None, None)
+            # the connection may be gone (an interrupt): a second error would hide the first
+            with suppress(Exception):
+                self._writer_context.__exit__(None, None, None)
 
     def _create(
         self, slot: tuple[str, tuple[str, ...], bool], target: Table, columns: list[str]

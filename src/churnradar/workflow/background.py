@@ -1,8 +1,9 @@
-"""Producing the items of an iterator in a thread, a few ahead of their consumer.
+"""Producing the items of an iterator a few ahead of their consumer: in a forked process
+(:func:`ahead_in_process`), or in a thread where processes cannot be forked (:func:`ahead`).
 
-An import reads and validates the next chunk of a file (pandas and pyarrow, which release the
-GIL in their kernels) while this chunk is written to the database (SQLite, which releases it in
-its own code): on two cores, the two overlap. The queue bounds how many chunks wait in memory.
+An import reads and validates the next chunk of a file while this chunk is written to the
+database; in two processes the two run on two cores (in threads, most of the work would wait
+for the GIL). The queue bounds how many chunks wait in memory.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ class _Failed:
     error: BaseException
 
 
+@dataclass(frozen=True)
 class _Done:
-    pass
+    count: int = 0  # items sent: a queue drops an item it cannot pickle, and says nothing
 
 
 class _Producer(Generic[T]):
@@ -99,6 +101,7 @@ def ahead_in_process(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
         target=_produce, args=(items, queue, os.getpid()), name="import-reader", daemon=True
     )
     process.start()
+    received = 0
     try:
         while True:
             try:
@@ -110,9 +113,12 @@ def ahead_in_process(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
                     ) from None
                 continue
             if isinstance(item, _Done):
+                if item.count != received:
+                    raise ChildProcessError(f"{item.count - received} items were lost in transit")
                 return
             if isinstance(item, _Failed):
                 raise item.error
+            received += 1
             yield item
     finally:
         if process.is_alive():
@@ -133,12 +139,14 @@ def _produce(items: Iterator[Any], queue: Any, parent: int) -> None:
             return True
         return False
 
+    sent = 0
     try:
         for item in items:
             if not put(item):
                 break
+            sent += 1
         else:
-            put(_Done())
+            put(_Done(sent))
     except BaseException as error:  # handed to the consumer, which raises it
         put(_Failed(error))
     if os.getppid() != parent:

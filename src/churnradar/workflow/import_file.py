@@ -1,8 +1,9 @@
 """Importing a file: read it in chunks, validate, stage, merge, record the batch.
 
-The whole import is one transaction. Valid rows are staged as they are read and merged at the
-end, so a crash or a kill half-way leaves the database exactly as before; rejected rows go to
-a file beside the batch record, with their reason, for the user to fix and import again.
+The whole import is one transaction. A forked reader process reads and validates the file a
+chunk ahead; this process stages each chunk's valid rows and merges them, so a crash or a kill
+half-way leaves the database exactly as before; rejected rows go to a file beside the batch
+record, with their reason, for the user to fix and import again.
 With ``all_or_nothing`` a single rejected row keeps the whole file out; ``dry_run`` validates
 and counts what would change without keeping anything.
 """
@@ -133,6 +134,8 @@ def import_file(
                     report.rejected_file = rejects if writer.count else None
                     report.counts = {kind.table: MergeCounts(), **stage.finish()}
                 report.status = _status(request, report)
+                if report.status == "rejected":  # nothing is kept: nothing was written
+                    report.counts = {kind.table: MergeCounts()}
                 if report.status in {"succeeded", "partial"}:
                     report.batch_id = _record(connection, request, report, created_by, started)
                     transaction.commit()
@@ -224,7 +227,7 @@ def _record(
     ]
     return record_import_batch(
         connection,
-        kind=import_kind(request.kind).table if request.kind != "complaints" else "tickets",
+        kind=import_kind(request.kind).table,
         file_name=str(request.path.name),
         file_sha256=_sha256(request.path),
         status=report.status,

@@ -207,6 +207,7 @@ class TestImportFile:
         )
 
         assert report.status == "rejected"
+        assert report.counts["customers"].inserted == 0
         _assert_same(before, _snapshot(owners))
         with Session(owners) as session:
             batch = session.scalars(select(ImportBatch)).one()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -43,6 +44,13 @@ class TestAhead:
         items.close()  # as when the import fails while writing
 
         assert first == [0, 1]
+
+
+def test_an_item_that_cannot_travel_is_not_silently_lost() -> None:
+    unpicklable = threading.Lock()
+
+    with pytest.raises(ChildProcessError, match="lost"):
+        list(ahead_in_process(iter([1, unpicklable, 3])))
 
 
 def test_items_are_produced_in_another_process() -> None:

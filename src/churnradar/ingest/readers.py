@@ -225,8 +225,22 @@ def _csv_encoding(path: Path, head: bytes, complete: bool, given: str | None) ->
         # Not final unless the sample is the whole file: it may end inside a character.
         codecs.getincrementaldecoder("utf-8")().decode(head, final=complete)
     except UnicodeDecodeError:
+        if not _looks_chinese(head):
+            raise InvalidInput("ingest.file.unknown_text_encoding", file=path.name) from None
         return "gb18030"  # a superset of GBK and GB2312: what Chinese Excel saves as CSV
     return "utf-8"
+
+
+_DOUBLE_BYTE = re.compile(rb"[\x81-\xfe][\x00-\xff]")
+
+
+def _looks_chinese(head: bytes) -> bool:
+    """Whether bytes that are not UTF-8 read as GBK: its common characters (GB2312) pair two
+    bytes from 0xA1 up, while Latin-1 or cp1252 text (Café) puts a plain letter after each
+    high byte, which GBK would silently turn into a wrong Chinese character."""
+    pairs = _DOUBLE_BYTE.findall(head)
+    ascii_after = sum(1 for pair in pairs if pair[1] < 0x80)
+    return not pairs or ascii_after <= 0.3 * len(pairs)
 
 
 def _sniff_delimiter(sample: str) -> str:

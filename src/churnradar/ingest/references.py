@@ -13,8 +13,18 @@ from dataclasses import dataclass
 import pandas as pd
 
 
-def _fold(values: pd.Series) -> pd.Series:
+def fold(values: pd.Series) -> pd.Series:
+    """Names as compared: case folded, spaces removed (ACME  Ltd is Acme Ltd)."""
     return _plain(values.astype("string").str.casefold().str.replace(r"\s+", "", regex=True))
+
+
+def first_spelling(names: pd.Series) -> pd.Series:
+    """Each name as first written among the names that compare equal to it, so that names
+    differing only in case or spaces create one customer or user, not several."""
+    folded = fold(names)
+    first = pd.Series(names.to_numpy(dtype=object), index=folded.to_numpy(dtype=object))
+    first = first[~first.index.duplicated(keep="first")]
+    return pd.Series(first.reindex(folded.to_numpy(dtype=object)).to_numpy(), index=names.index)
 
 
 def _plain(values: pd.Series) -> pd.Series:
@@ -43,7 +53,7 @@ class CustomerDirectory:
     def add(self, keys: pd.Series, names: pd.Series) -> None:
         keys = keys.astype(object)
         self._key_index = self._key_index.append(pd.Index(keys.dropna().unique()))
-        folded = pd.Series(keys.to_numpy(), index=_fold(names).to_numpy(dtype=object))
+        folded = pd.Series(keys.to_numpy(), index=fold(names).to_numpy(dtype=object))
         folded = folded[folded.index.notna()]
         named = pd.concat([self._by_name, folded])
         counts = named.groupby(level=0).nunique()
@@ -69,7 +79,7 @@ class CustomerDirectory:
             by_name = pd.Series(True, index=index)
         if names is not None:
             wanted = by_name & names.notna()
-            folded = _fold(names[wanted])
+            folded = fold(names[wanted])
             ambiguous = folded.isin(self._ambiguous).to_numpy()
             found = self._by_name.reindex(folded.to_numpy()).to_numpy()
             matched = wanted.copy()
@@ -93,7 +103,7 @@ class UserDirectory:
     def add(self, users: pd.DataFrame) -> None:
         columns = ("username", "display_name", "external_id", "email")
         pieces = [
-            pd.Series(users["username"].to_numpy(), index=_fold(users[column]).to_numpy())
+            pd.Series(users["username"].to_numpy(), index=fold(users[column]).to_numpy())
             for column in columns
             if column in users
         ]
@@ -105,7 +115,7 @@ class UserDirectory:
 
     def resolve(self, names: pd.Series) -> Resolved:
         present = names.notna()
-        folded = _fold(names)
+        folded = fold(names)
         found = self._aliases.reindex(folded.to_numpy()).to_numpy()
         ambiguous = folded.isin(self._ambiguous).to_numpy() & present.to_numpy()
         known = ~pd.isna(found) & ~ambiguous

@@ -25,7 +25,12 @@ from churnradar.ingest.fields import Field, FieldType, Kind, Target
 from churnradar.ingest.headers import ColumnChoice, HeaderMapping
 from churnradar.ingest.problems import ProblemLog, Where, flagged
 from churnradar.ingest.readers import RawChunk
-from churnradar.ingest.references import CustomerDirectory, KeyDirectory, UserDirectory
+from churnradar.ingest.references import (
+    CustomerDirectory,
+    KeyDirectory,
+    UserDirectory,
+    first_spelling,
+)
 from churnradar.ingest.shaping import Shaped, shape
 from churnradar.store.staging import INSERT_DEFAULTS
 from churnradar.store.tables import metadata
@@ -210,6 +215,7 @@ class RowValidator:
         resolved = self.directories.users.resolve(names)
         if self.options.create_owners:
             unknown = resolved.errors == "unknown_user"
+            names = names.where(~unknown, first_spelling(names))
             resolved.keys[unknown] = names[unknown]
             resolved.errors[unknown] = None
             fresh = names[unknown].drop_duplicates()
@@ -229,6 +235,8 @@ class RowValidator:
         resolved = self.directories.customers.resolve(keys, names)
         if self.options.create_customers:
             unknown = resolved.errors == "unknown_customer"
+            if names is not None:
+                names = names.where(~unknown, first_spelling(names))
             named = _name_keys(names) if names is not None else None
             new_keys = keys.where(keys.notna(), named) if keys is not None else named
             assert new_keys is not None

@@ -410,3 +410,25 @@ class TestImportFile:
                 )
             ).one()
         assert tuple(row) == ("contract", "贸易", "华东", "专业版")
+
+    def test_names_that_differ_in_case_or_spaces_create_one_customer_and_one_owner(
+        self, owners: Engine, settings: Settings, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "orders.csv"
+        path.write_text(
+            "订单号,客户名称,下单时间,金额\n"
+            "A1,ACME Ltd,2025-01-01,10\nA2,Acme Ltd,2025-01-02,20\nA3,ACME  Ltd,2025-01-03,30\n",
+            "utf-8",
+        )
+        people = tmp_path / "客户.csv"
+        people.write_text("客户编号,客户名称,负责人\nP1,甲,Zhang San\nP2,乙,zhang san\n", "utf-8")
+
+        report = _import(owners, settings, "orders", path, create_customers=True)
+        _import(owners, settings, "customers", people, create_owners=True)
+        again = _import(owners, settings, "orders", path)
+
+        assert report.counts["customers"].inserted == 1
+        assert again.counts["orders"].unchanged == 3  # and the name is not ambiguous
+        with owners.connect() as connection:
+            users = connection.execute(select(User.username).order_by(User.id)).scalars().all()
+        assert users == ["zhangwei", "wangfang", "Zhang San"]

@@ -450,3 +450,22 @@ class TestChunks:
 
         assert isinstance(chunk, RawChunk)
         assert chunk.frame.dtypes.tolist() == [np.dtype(object)]
+
+
+class TestEncodingGuess:
+    def test_latin1_text_is_refused_instead_of_read_as_chinese(self, tmp_path: Path) -> None:
+        path = tmp_path / "latin.csv"
+        path.write_bytes("customer id,name\r\nX1,Cafés Monégasques\r\n".encode("latin-1"))
+
+        with pytest.raises(InvalidInput) as refused:
+            open_source(path, score=names_score())
+
+        assert refused.value.key == "ingest.file.unknown_text_encoding"
+
+    def test_latin1_text_reads_when_its_encoding_is_named(self, tmp_path: Path) -> None:
+        path = tmp_path / "latin.csv"
+        path.write_bytes("customer id,name\r\nX1,Cafés Monégasques\r\n".encode("latin-1"))
+
+        _, cells, _ = opened(path, score=names_score(), encoding="latin-1")
+
+        assert cells[0][1] == "Cafés Monégasques"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from churnradar.errors import InvalidInput, Problem
+from churnradar.i18n import LocalisedText
 from churnradar.ingest.fields import Field, Kind
 
 _BRACKETED = re.compile(r"[(\[（【](?P<inside>[^)\]）】]*)[)\]）】]\s*$")
@@ -184,13 +185,14 @@ def _check_overrides(
         _label(position, headers, parents) for position in range(len(headers))
     }
     problems = []
+    shown = "、".join(h for h in headers if h)
     for source, target in overrides.items():
         if source not in written:
             problems.append(
                 Problem(
                     "mapping_unknown_header",
                     column=source,
-                    params={"headers": "、".join(h for h in headers if h)},
+                    params={"column": source, "headers": shown},
                 )
             )
         if target and target not in kind.names and index.lookup(target) is None:
@@ -198,22 +200,17 @@ def _check_overrides(
                 Problem(
                     "mapping_unknown_field",
                     column=source,
-                    params={"field": target, "fields": ", ".join(kind.names)},
+                    params={"column": source, "field": target, "fields": ", ".join(kind.names)},
                 )
             )
     if problems:
-        detail = "; ".join(
-            f"{p.column} -> {p.params['field']}"
-            if p.code == "mapping_unknown_field"
-            else str(p.column)
-            for p in problems
-        )
+        # the first problem in words; all of them in ``problems``
+        first = problems[0]
         raise InvalidInput(
-            "ingest.mapping.invalid",
+            "ingest.mapping.invalid_more" if len(problems) > 1 else "ingest.mapping.invalid",
             problems=problems,
-            detail=detail,
-            headers="、".join(h for h in headers if h),
-            fields=", ".join(kind.names),
+            detail=LocalisedText(f"ingest.problem.{first.code}", **first.params),
+            more=len(problems) - 1,
         )
 
 

@@ -39,7 +39,14 @@ class RejectedRowsWriter:
         if path.suffix.lower() not in SUFFIXES:
             raise ValueError(f"rejected rows are written as .csv or .xlsx, not {path.name}")
         self.path, self.layout = path, layout
-        self._header = [row_header, *layout.labels, reason_header]
+        # a rejected file imported again brings its own row and reason columns: replaced,
+        # not repeated
+        labels = layout.labels
+        self._width = len(labels)
+        self._kept = [
+            i for i, label in enumerate(labels) if label not in {row_header, reason_header}
+        ]
+        self._header = [row_header, *(labels[i] for i in self._kept), reason_header]
         self._sink: _Sink | None = None
         self._count = 0
 
@@ -62,12 +69,13 @@ class RejectedRowsWriter:
             return
         if self._sink is None:
             self._sink = self._open()
-        width = len(self._header) - 2
+        width = self._width
         for number, cells, reason in zip(
             rows.tolist(), frame.itertuples(index=False, name=None), reasons, strict=True
         ):
             padded = [*cells[:width], *[None] * (width - len(cells))]
-            self._sink.write([int(number), *padded, reason, *cells[width:]])
+            kept = [padded[i] for i in self._kept]
+            self._sink.write([int(number), *kept, reason, *cells[width:]])
         self._count += len(frame)
 
     def close(self) -> None:

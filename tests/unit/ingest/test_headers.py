@@ -308,7 +308,8 @@ class TestChooseColumns:
         [problem] = error.problems
         assert (problem.code, problem.column) == ("mapping_unknown_field", "金额")
         assert problem.params["field"] == "revenue_net"
-        assert "金额 -> revenue_net" in error.render("zh-CN")
+        assert "「金额」对应到不存在的字段「revenue_net」" in error.render("zh-CN")
+        assert "column '金额' to an unknown field 'revenue_net'" in error.render("en")
 
     def test_refuses_a_file_without_a_required_column(self) -> None:
         error = refusal(["订单号", "客户名称", "下单日期"])

@@ -82,8 +82,12 @@ PARAMS: dict[str, dict[str, Any]] = {
     "ends_before_start": {"other": "2025-03-01"},
     "before_opened": {"other": "2025-03-01 10:00"},
     "score_out_of_range": {"kind": "nps"},
-    "mapping_unknown_header": {"headers": "订单号、客户名称"},
-    "mapping_unknown_field": {"field": "revenue_net", "fields": "external_id, amount"},
+    "mapping_unknown_header": {"column": "单据", "headers": "订单号、客户名称"},
+    "mapping_unknown_field": {
+        "column": "金额",
+        "field": "revenue_net",
+        "fields": "external_id, amount",
+    },
     "missing_column": {"field": "amount", "headers": "订单号、客户名称"},
     "missing_one_of": {"fields": "客户编号 / 客户名称", "headers": "订单号、下单日期"},
 }

@@ -100,7 +100,7 @@ def import_file(
             kind, source.layout.headers, source.layout.parents, request.mapping
         )
         report = ImportReport(kind.name, request.path.name, "succeeded", source.layout, mapping)
-        rejects = _rejects_path(settings, kind, started)
+        rejects = _rejects_path(settings, kind, started, request.path)
         options = ImportOptions(
             zone=settings.zone,
             currency=settings.currency,
@@ -246,12 +246,14 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _rejects_path(settings: Settings, kind: Kind, started: datetime) -> Path:
-    """A CSV (UTF-8 with BOM, which Excel opens as is) under the data folder, named for the
-    time and kind of the import, whatever the format of the file imported."""
+def _rejects_path(settings: Settings, kind: Kind, started: datetime, source: Path) -> Path:
+    """Under the data folder, named for the time and kind of the import: a workbook for an
+    Excel file (dates stay dates, long numbers keep their digits), else a CSV in UTF-8 with
+    BOM, which Excel opens as is."""
     folder = Path(settings.data_dir) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{started:%Y%m%d-%H%M%S-%f}-{kind.name}-rejected.csv"
+    suffix = ".xlsx" if source.suffix.lower() in {".xlsx", ".xlsm", ".xls"} else ".csv"
+    return folder / f"{started:%Y%m%d-%H%M%S-%f}-{kind.name}-rejected{suffix}"
 
 
 __all__ = ["ImportReport", "ImportRequest", "import_file", "import_kind"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -69,9 +70,17 @@ def _keys(engine: Engine, table: Any) -> set[str]:
 
 
 def _rejected_rows(path: Path) -> dict[int, str]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    return {int(row[0]): row[-1] for row in rows[1:]}
+    """Source row -> reason, from the rejected file (a workbook for Excel sources)."""
+    if path.suffix == ".xlsx":
+        book = load_workbook(path, read_only=True)
+        sheet = book.active
+        assert sheet is not None
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        book.close()
+    else:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = [list(row) for row in csv.reader(handle)]
+    return {int(row[0]): str(row[-1]) for row in rows[1:]}
 
 
 def _import(engine: Engine, settings: Settings, kind: str, path: Path, **options: Any) -> Any:

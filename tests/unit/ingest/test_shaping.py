@@ -3,74 +3,14 @@ RowValidator.validate on hand-built chunks."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import String
 
-from churnradar.ingest.headers import choose_columns
-from churnradar.ingest.kinds import KINDS
-from churnradar.ingest.readers import RawChunk
-from churnradar.ingest.references import CustomerDirectory, KeyDirectory, UserDirectory
 from churnradar.ingest.shaping import FOLLOW_UP_SUMMARY
-from churnradar.ingest.validate import ChunkResult, Directories, ImportOptions, RowValidator
-from churnradar.store.staging import INSERT_DEFAULTS
 from churnradar.store.tables import metadata
-
-NOW = datetime(2025, 6, 30, 12, tzinfo=UTC)
-
-
-def options(**changes: Any) -> ImportOptions:
-    base = ImportOptions(zone=ZoneInfo("Asia/Shanghai"), currency="CNY", now=NOW)
-    return dataclasses.replace(base, **changes)
-
-
-def directories() -> Directories:
-    """What the database holds: two customers, one sales rep, one earlier contract."""
-    return Directories(
-        customers=CustomerDirectory(
-            pd.DataFrame({"external_id": ["C001", "C002"], "name": ["华联超市", "北京新源科技"]})
-        ),
-        users=UserDirectory(
-            pd.DataFrame({"username": ["zhangwei"], "display_name": ["张伟"], "email": [None]})
-        ),
-        subscriptions=KeyDirectory(pd.Series(["S-2023-01"])),
-    )
-
-
-def validator(kind: str, headers: Sequence[str], **changes: Any) -> RowValidator:
-    mapping = choose_columns(KINDS[kind], headers)
-    return RowValidator(KINDS[kind], mapping, options(**changes), directories())
-
-
-def chunk(*rows: list[Any], first: int = 2) -> RawChunk:
-    """Rows as a reader yields them: positional columns, cells as text, Excel row numbers."""
-    return RawChunk(pd.DataFrame(list(rows), dtype=object), np.arange(first, first + len(rows)))
-
-
-def validated(kind: str, headers: Sequence[str], *rows: list[Any], **changes: Any) -> ChunkResult:
-    return validator(kind, headers, **changes).validate(chunk(*rows))
-
-
-def table(result: ChunkResult, name: str) -> pd.DataFrame:
-    """The rows for ``name`` as an import inserts them: its defaults fill the empty cells."""
-    [frame] = [frame for table, frame, _ in result.frames if table == name]
-    filled = frame.copy()
-    for column, value in frame.attrs.get(INSERT_DEFAULTS, {}).items():
-        given = filled[column] if column in filled else pd.Series(None, index=filled.index)
-        filled[column] = given.astype(object).where(given.notna(), value)
-    return filled
-
-
-def found(result: ChunkResult) -> list[tuple[int, str, str]]:
-    """(row, field, code) of each problem, in row order."""
-    problems = result.problems
-    return list(zip(problems["row"], problems["field"], problems["code"], strict=True))
+from support.ingest_rows import chunk, found, table, validated, validator
 
 
 def column_length(table_name: str, column: str) -> int:

@@ -90,7 +90,8 @@ class _Rows(NamedTuple):
     size: int
 
 
-def _where(cells: dict[str, pd.Series], name: str, log: ProblemLog) -> Where:
+def _where(log: ProblemLog, name: str) -> Where:
+    """The column of field ``name`` as the file names it."""
     return Where(log.headers.get(name, name), name)
 
 
@@ -101,7 +102,7 @@ def _not_before(rows: _Rows, later: str, earlier: str, code: str) -> None:
         return
     wrong = (after < before).fillna(False).to_numpy(dtype=bool)
     rows.log.add(
-        _where(rows.cells, later, rows.log),
+        _where(rows.log, later),
         flagged(wrong, code),
         rows.cells[later],
         row_params={"other": rows.cells[earlier]},
@@ -126,7 +127,7 @@ def _customers(rows: _Rows) -> None:
             continue
         undated = given.notna() & (dated.isna() if dated is not None else True)
         rows.log.add(
-            _where(rows.cells, name, rows.log),
+            _where(rows.log, name),
             flagged(undated, "churn_needs_date"),
             rows.cells[name],
         )
@@ -194,7 +195,7 @@ def _subscriptions(rows: _Rows) -> None:
         from_value = (contract_value / months.where(months >= 1)).round(2)
         needs_end = contract_value.notna() & mrr.isna() & from_value.isna()
         rows.log.add(
-            _where(rows.cells, "contract_value", rows.log),
+            _where(rows.log, "contract_value"),
             flagged(needs_end, "contract_value_needs_term"),
             rows.cells["contract_value"],
         )
@@ -244,7 +245,7 @@ def _surveys(rows: _Rows) -> None:
     if score is not None:
         given_kind = kind if kind is not None else pd.Series(pd.NA, index=range(rows.size))
         rows.log.add(
-            _where(rows.cells, "score", rows.log),
+            _where(rows.log, "score"),
             flagged(score.notna() & given_kind.isna(), "score_needs_kind"),
             rows.cells["score"],
         )
@@ -252,7 +253,7 @@ def _surveys(rows: _Rows) -> None:
         limits_csat = (score < 1) | (score > 5)
         out = ((given_kind == "nps") & limits_nps) | ((given_kind == "csat") & limits_csat)
         rows.log.add(
-            _where(rows.cells, "score", rows.log),
+            _where(rows.log, "score"),
             flagged(out.fillna(False), "score_out_of_range"),
             rows.cells["score"],
             row_params={"kind": given_kind},
@@ -284,7 +285,7 @@ def _surveys(rows: _Rows) -> None:
             }
         )
         rows.shaped.children.append(("surveys", second[both]))
-    rows.log.add(_where(rows.cells, "score", rows.log), flagged(~taken, "no_score"))
+    rows.log.add(_where(rows.log, "score"), flagged(~taken, "no_score"))
 
 
 def _churn_events(rows: _Rows) -> None:

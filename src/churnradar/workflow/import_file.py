@@ -65,7 +65,6 @@ class ImportReport:
     read: int = 0
     rejected: int = 0
     counts: dict[str, MergeCounts] = field(default_factory=dict)
-    created: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     rejected_file: Path | None = None
     batch_id: int | None = None

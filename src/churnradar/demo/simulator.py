@@ -40,16 +40,14 @@ from churnradar.demo.state import (
     CustomerState,
     new_event_tables,
 )
-from churnradar.domain import ChurnType, ReasonCode
+from churnradar.domain import PASSIVE_CHURN_REASONS, ChurnType, ReasonCode
 
 Index = npt.NDArray[np.intp]
 REASONS = list(ReasonCode)
 CHURN_TYPES = list(ChurnType)
 MECHANISM_REASON = np.asarray([REASONS.index(ReasonCode(r)) for _, r in MECHANISMS])
 BACKGROUND_REASON = np.asarray([REASONS.index(ReasonCode(r)) for r in BACKGROUND_REASONS])
-PASSIVE_REASONS = np.asarray(
-    [REASONS.index(r) for r in (ReasonCode.SERVICE, ReasonCode.COMPETITION, ReasonCode.PRODUCT)]
-)
+PASSIVE_REASONS = np.asarray([REASONS.index(r) for r in PASSIVE_CHURN_REASONS])
 GOODS_LINES = np.asarray([0, 1, 4])  # 工业设备, 耗材, 培训咨询: what orders are for
 UNIT_PRICE = np.asarray([8_000.0, 120.0, 2_000.0, 1_500.0, 3_000.0])
 

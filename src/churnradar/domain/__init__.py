@@ -1,6 +1,10 @@
 """The shared vocabulary: enums, churn definitions. Standard library only, no I/O."""
 
-from churnradar.domain.churn_definition import ChurnDefinition
+from churnradar.domain.churn_definition import (
+    PASSIVE_CHURN_REASONS,
+    ChurnDefinition,
+    stated_churn_type,
+)
 from churnradar.domain.enums import (
     AlertArm,
     AlertSeverity,
@@ -30,6 +34,7 @@ from churnradar.domain.enums import (
 )
 
 __all__ = [
+    "PASSIVE_CHURN_REASONS",
     "AlertArm",
     "AlertSeverity",
     "AlertSource",
@@ -56,4 +61,5 @@ __all__ = [
     "TaskOutcome",
     "TaskStatus",
     "TicketSeverity",
+    "stated_churn_type",
 ]

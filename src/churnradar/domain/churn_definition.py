@@ -2,6 +2,17 @@
 
 from dataclasses import dataclass, field
 
+from churnradar.domain.enums import ChurnType, ReasonCode
+
+# Reasons that make a stated churn passive (被动流失): the customer left after a service or
+# product failure or to a competitor. Other stated reasons make it active (主动流失).
+PASSIVE_CHURN_REASONS = frozenset({ReasonCode.SERVICE, ReasonCode.COMPETITION, ReasonCode.PRODUCT})
+
+
+def stated_churn_type(reason: ReasonCode) -> ChurnType:
+    """The type of a churn the customer stated (a recorded event or a cancellation)."""
+    return ChurnType.PASSIVE if reason in PASSIVE_CHURN_REASONS else ChurnType.ACTIVE
+
 
 @dataclass(frozen=True, kw_only=True)
 class ChurnDefinition:
@@ -12,12 +23,19 @@ class ChurnDefinition:
     noncontract_inactive_days: a repeat buyer is churned after this many days without an order;
         ``None`` means "derive it from the customer base's inter-purchase distribution".
     noncontract_inactive_quantile: the quantile of inter-purchase intervals used when deriving.
+    derive_by_segment: derive a threshold per segment from its own intervals (a segment
+        without enough of them uses the overall one).
     segment_inactive_days: per-segment overrides of ``noncontract_inactive_days``.
+
+    Which applies when several do: see docs/churn-definitions.md. A customer's churn date,
+    type and reason come from a recorded churn event if there is one, else a cancellation,
+    else the earliest of a lapsed contract and inactivity.
     """
 
     contract_grace_days: int = 30
     noncontract_inactive_days: int | None = None
-    noncontract_inactive_quantile: float = 0.9
+    noncontract_inactive_quantile: float = 0.98
+    derive_by_segment: bool = True
     segment_inactive_days: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

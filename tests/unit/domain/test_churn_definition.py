@@ -16,7 +16,7 @@ class TestChurnDefinition:
 
         assert definition.contract_grace_days == 30
         assert definition.noncontract_inactive_days is None  # derived from the data
-        assert definition.noncontract_inactive_quantile == 0.9
+        assert definition.noncontract_inactive_quantile == 0.98
         assert definition.segment_inactive_days == {}
 
     @pytest.mark.parametrize(

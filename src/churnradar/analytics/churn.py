@@ -86,12 +86,13 @@ def inactivity_threshold(
     of repeat buyers before ``as_of``, in whole days rounded up: one per segment (buyers of
     a big account reorder faster than a small shop), and the quantile over all gaps for
     customers without a segment or in a segment with fewer than ``MIN_INTERVALS`` gaps.
-    Configured days (the default or a segment's) always win. This runs one small query, so
+    Configured days win: a configured default is used for every segment not configured
+    itself, and nothing is derived. This runs one small query, so
     the threshold can be shown beside the figures it produced.
     """
     check_as_of(as_of)
     configured = dict(definition.segment_inactive_days)
-    if definition.noncontract_inactive_days is not None and not definition.derive_by_segment:
+    if definition.noncontract_inactive_days is not None:
         return InactivityThreshold(definition.noncontract_inactive_days, configured)
     gaps = _order_gaps(tables, as_of).filter(_.gap_seconds.notnull())
     quantile = definition.noncontract_inactive_quantile
@@ -104,18 +105,20 @@ def inactivity_threshold(
         .to_pyarrow()
     )
     count = int(overall["n"][0].as_py() or 0)
-    if definition.noncontract_inactive_days is not None:
-        days, derived = definition.noncontract_inactive_days, False
-    elif count < MIN_INTERVALS:
+    if count < MIN_INTERVALS:
         days, derived = FALLBACK_INACTIVE_DAYS, False
     else:
         days, derived = _whole_days(overall["q"][0].as_py()), True
-    segments = {
-        segment: _whole_days(q)
-        for segment, q in zip(
-            by_segment["segment"].to_pylist(), by_segment["q"].to_pylist(), strict=True
-        )
-    }
+    segments = (
+        {
+            segment: _whole_days(q)
+            for segment, q in zip(
+                by_segment["segment"].to_pylist(), by_segment["q"].to_pylist(), strict=True
+            )
+        }
+        if definition.derive_by_segment
+        else {}
+    )
     return InactivityThreshold(days, segments | configured, derived, count)
 
 

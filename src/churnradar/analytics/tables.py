@@ -80,14 +80,11 @@ def event_tables(data: Mapping[str, pa.Table], backend: DuckDBBackend | None = N
     unknown = set(data) - set(TABLE_NAMES)
     if unknown:
         raise ValueError(f"not event tables: {sorted(unknown)}")
-    return EventTables(
-        **{
-            name: backend.create_table(
-                f"given_{name}", conform(data.get(name), SCHEMAS[name]), overwrite=True
-            )
-            for name in TABLE_NAMES
-        }
-    )
+    for name in TABLE_NAMES:
+        # registered with DuckDB directly: Ibis 12's create_table from Arrow emits SQL that
+        # DuckDB 2.0 rejects
+        backend.con.register(f"given_{name}", conform(data.get(name), SCHEMAS[name]))
+    return EventTables(**{name: backend.table(f"given_{name}") for name in TABLE_NAMES})
 
 
 def conform(table: pa.Table | None, schema: pa.Schema) -> pa.Table:

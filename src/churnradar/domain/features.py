@@ -441,3 +441,16 @@ _BY_CODE = {feature.code: feature for feature in FEATURES}
 def feature(code: str) -> Feature:
     """The catalogue entry of ``code``; KeyError names the unknown code."""
     return _BY_CODE[code]
+
+
+def catalogue_table() -> str:
+    """The catalogue as the Markdown table of docs/features.md (a test keeps them equal)."""
+    lines = ["| code | 中文 | English | unit | meaning |", "|---|---|---|---|---|"]
+    for group in FeatureGroup:
+        for entry in FEATURES:
+            if entry.group is group:
+                lines.append(
+                    f"| `{entry.code}` | {entry.zh} | {entry.en} | {entry.unit.value}"
+                    f" | {entry.meaning_en} {entry.meaning_zh} |"
+                )
+    return "\n".join(lines)

@@ -178,19 +178,15 @@ def churn_episodes(
         .min()
         .over(following)
     ).filter(~_.is_return)
-    # A candidate's rank: strength first, then time, so arg_min picks the strongest earliest.
-    ranked = with_return.mutate(
-        rank=with_return.strength.cast("int64") * 10**13
-        + with_return.churned_at.epoch_seconds().cast("int64")
+    # One row per episode: the strongest candidate, then the earliest, then by evidence and
+    # type, so every column comes from the same candidate on every engine.
+    episode = ibis.window(
+        group_by=["customer_id", "won_back_at"],
+        order_by=["strength", "churned_at", "evidence", "churn_type", "churn_reason"],
     )
     return (
-        ranked.group_by(["customer_id", "won_back_at"])
-        .aggregate(
-            churned_at=ranked.churned_at.argmin(ranked.rank),
-            churn_type=ranked.churn_type.argmin(ranked.rank),
-            churn_reason=ranked.churn_reason.argmin(ranked.rank),
-            evidence=ranked.evidence.argmin(ranked.rank),
-        )
+        with_return.mutate(position=ibis.row_number().over(episode))
+        .filter(_.position == 0)
         .select(
             "customer_id", "churned_at", "churn_type", "churn_reason", "evidence", "won_back_at"
         )
@@ -237,8 +233,8 @@ def churn_status(
 
 
 def known_customers(tables: EventTables, as_of: datetime) -> ir.Table:
-    """``customer_id`` and ``since`` for the customers known before ``as_of``: first seen
-    then, or, without a first-seen date, since their first purchase or contract term."""
+    """``customer_id`` and ``since`` for the customers known before ``as_of``: since the
+    earliest of their first-seen date, first purchase and first contract term."""
     moment = instant(as_of)
     customers = tables.customers
     firsts = (
@@ -252,7 +248,8 @@ def known_customers(tables: EventTables, as_of: datetime) -> ir.Table:
         .aggregate(first_activity=_.at.min())
     )
     joined = customers.left_join(firsts, customers.id == firsts.customer_id)
-    since = ibis.coalesce(joined.first_seen, joined.first_activity)
+    # least() skips nulls on DuckDB, PostgreSQL and Spark alike
+    since = ibis.least(joined.first_seen, joined.first_activity)
     return joined.select(customer_id=joined.id, since=since).filter(_.since < moment)
 
 

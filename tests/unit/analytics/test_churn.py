@@ -354,6 +354,11 @@ class TestChurnStatus:
         # a customer who never bought is not judged by silence; one who did, is
         assert (status[1]["status"], status[2]["status"]) == ("active", "churned")
 
+    def test_a_purchase_before_the_first_seen_date_makes_him_known_earlier(self) -> None:
+        customers = [{"id": 1, "first_seen": "2025-05-01"}]
+        status = _status("2025-03-01", customers=customers, orders=_orders(1, "2025-02-01"))
+        assert status[1]["since"] == at("2025-02-01")
+
     def test_the_latest_episode_decides(self) -> None:
         orders = _orders(1, "2025-01-01", "2025-06-01")
         status = _status("2025-10-01", customers=BUYER, orders=orders)[1]

@@ -3,7 +3,7 @@
 They are today's attributes of the customer row (the customer table keeps no history of
 segment, region or owner), plus the product line, which is derived: the line that brought
 the customer the most purchase revenue before ``as_of``, or, for a customer without
-purchases, the plan of his latest contract term.
+purchases, the product line of his latest contract term (its plan when it names none).
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def customer_dimensions(tables: EventTables, as_of: datetime) -> ir.Table:
         line=revenue.product_line.argmax(revenue.revenue)
     )
     terms = tables.subscriptions.filter(_.started_at < instant(as_of))
-    latest_plan = terms.group_by("customer_id").aggregate(plan=terms.plan.argmax(terms.started_at))
+    latest_plan = terms.group_by("customer_id").aggregate(
+        plan=ibis.coalesce(terms.product_line, terms.plan).argmax(terms.started_at)
+    )
     joined = customers.left_join(main_line, customers.id == main_line.customer_id).left_join(
         latest_plan, customers.id == latest_plan.customer_id
     )

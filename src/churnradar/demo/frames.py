@@ -181,6 +181,9 @@ class FrameBuilder:
                 "external_id": _codes("S", ids, 8),
                 "customer_id": t["customer"] + 1,
                 "plan": np.asarray(v.PLANS, dtype=object)[t["plan"]],
+                "product_line": np.asarray(v.PRODUCT_LINES, dtype=object)[
+                    self.sim.pop.line[t["customer"]]
+                ],
                 "mrr": np.round(t["mrr"], 2),
                 "currency": "CNY",
                 "started_at": self.timestamps(t["start"]),

@@ -345,8 +345,14 @@ SUBSCRIPTIONS = Kind(
         Field(
             "plan",
             T,
-            ("套餐", "版本", "方案", "合同类型", "产品", "服务内容", "plan", "edition", "product"),
+            ("套餐", "版本", "方案", "合同类型", "服务内容", "plan", "edition"),
             column="plan",
+        ),
+        Field(
+            "product_line",
+            T,
+            ("产品线", "产品", "产品类别", "业务线", "product line", "product_line", "product"),
+            column="product_line",
         ),
         Field(
             "mrr",

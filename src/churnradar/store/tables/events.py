@@ -70,6 +70,7 @@ class Subscription(Timestamped, Base):
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[int] = _customer_fk()
     plan: Mapped[str] = mapped_column(String(50))
+    product_line: Mapped[str | None] = mapped_column(String(50))
     mrr: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -147,8 +147,21 @@ def churn_episodes(
     Columns: ``customer_id``, ``churned_at`` (UTC), ``churn_type`` and ``churn_reason`` (the
     domain codes), ``evidence`` (:class:`ChurnEvidence`), ``won_back_at`` (the first order or
     term start after the churn, before ``as_of``; null while the customer stays away).
+
+    The episodes are computed once per (tables, as_of, definition, threshold) into a
+    temporary table of the backend: every churn metric starts from them.
     """
     check_as_of(as_of)
+    key = ("churn_episodes", as_of, repr(definition), repr(threshold))
+    return tables.materialised(key, lambda: _episodes(tables, as_of, definition, threshold))
+
+
+def _episodes(
+    tables: EventTables,
+    as_of: datetime,
+    definition: ChurnDefinition,
+    threshold: InactivityThreshold,
+) -> ir.Table:
     candidates = ibis.union(
         _recorded(tables, as_of),
         _cancelled_and_lapsed(tables, as_of, definition),
@@ -235,6 +248,10 @@ def churn_status(
 def known_customers(tables: EventTables, as_of: datetime) -> ir.Table:
     """``customer_id`` and ``since`` for the customers known before ``as_of``: since the
     earliest of their first-seen date, first purchase and first contract term."""
+    return tables.materialised(("known_customers", as_of), lambda: _known(tables, as_of))
+
+
+def _known(tables: EventTables, as_of: datetime) -> ir.Table:
     moment = instant(as_of)
     customers = tables.customers
     firsts = (

@@ -37,6 +37,10 @@ DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
 def customer_dimensions(tables: EventTables, as_of: datetime) -> ir.Table:
     """``customer_id`` and one column per :class:`Dimension` (strings; ``owner_id`` is the
     user id as a string, so every dimension has one type). Missing values stay null."""
+    return tables.materialised(("dimensions", as_of), lambda: _dimensions(tables, as_of))
+
+
+def _dimensions(tables: EventTables, as_of: datetime) -> ir.Table:
     customers = tables.customers
     revenue = (
         purchases(tables, as_of)

@@ -9,8 +9,9 @@ times are UTC timestamps, money is ``decimal(14, 2)``, enums are their lowercase
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import ibis
@@ -29,7 +30,11 @@ _DUCKDB_CONFIG: dict[str, object] = {
 
 @dataclass(frozen=True)
 class EventTables:
-    """The customer table and the tables of events around it."""
+    """The customer table and the tables of events around it.
+
+    ``results`` holds intermediate results materialised on the backend (the churn episodes
+    as of a date, for example), so a report asking ten questions computes them once.
+    """
 
     customers: ibis.Table
     contacts: ibis.Table
@@ -39,9 +44,26 @@ class EventTables:
     tickets: ibis.Table
     surveys: ibis.Table
     churn_events: ibis.Table
+    results: dict[tuple[object, ...], ibis.Table] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def materialised(self, key: tuple[object, ...], build: Callable[[], ibis.Table]) -> ibis.Table:
+        """``build()`` computed once into a temporary table of the backend, by ``key``."""
+        if key not in self.results:
+            expression = build()
+            # a temporary table of its own name: Ibis 12's cache() and overwrite=True drop
+            # tables with SQL that DuckDB 2.0 rejects
+            name = f"result_{uuid.uuid4().hex}"
+            self.results[key] = ibis.get_backend(expression).create_table(
+                name, expression, temp=True
+            )
+        return self.results[key]
 
 
-TABLE_NAMES: tuple[str, ...] = tuple(field.name for field in fields(EventTables))
+TABLE_NAMES: tuple[str, ...] = tuple(
+    column.name for column in fields(EventTables) if column.name != "results"
+)
 SCHEMAS: dict[str, pa.Schema] = {mirrored.name: mirrored.schema for mirrored in MIRRORED_TABLES}
 
 
@@ -91,9 +113,9 @@ def conform(table: pa.Table | None, schema: pa.Schema) -> pa.Table:
     """``table`` with exactly the columns of ``schema``: missing ones are null, types cast."""
     rows = 0 if table is None else table.num_rows
     columns = []
-    for field in schema:
-        if table is not None and field.name in table.column_names:
-            columns.append(table[field.name].cast(field.type))
+    for wanted in schema:
+        if table is not None and wanted.name in table.column_names:
+            columns.append(table[wanted.name].cast(wanted.type))
         else:
-            columns.append(pa.nulls(rows, field.type))
+            columns.append(pa.nulls(rows, wanted.type))
     return pa.Table.from_arrays(columns, schema=schema)

@@ -34,6 +34,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("customers_at_start", _C, "期初客户数", "Customers at start"),
     Metric("new_customers", _C, "新增客户数", "New customers"),
     Metric("churned_customers", _C, "流失客户数", "Churned customers"),
+    Metric("churned_active", _C, "主动流失客户数", "Churned (active)"),
+    Metric("churned_passive", _C, "被动流失客户数", "Churned (passive)"),
+    Metric("churned_hidden", _C, "隐性流失客户数", "Churned (hidden)"),
     Metric("won_back_customers", _C, "挽回客户数", "Won-back customers"),
     Metric("customers_at_end", _C, "期末客户数", "Customers at end"),
     Metric("churn_rate", _R, "客户流失率", "Churn rate"),
@@ -52,6 +55,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("revenue_lost", _M, "流失客户近12个月收入", "Revenue lost (trailing 12 months)"),
     Metric("clv_lost", _M, "流失客户生命周期价值", "CLV lost"),
     Metric("clv", _M, "客户生命周期价值", "Customer lifetime value"),
+    Metric("cohort_size", _C, "同期群客户数", "Cohort size"),
+    Metric("retained", _C, "留存客户数", "Retained customers"),
     Metric("retention_rate", _R, "留存率", "Retention rate"),
     Metric("nps", MetricUnit.SCORE, "净推荐值", "NPS"),
     Metric("nps_responses", _C, "NPS答卷数", "NPS responses"),
@@ -64,6 +69,19 @@ METRICS: tuple[Metric, ...] = (
         "mean_first_response_hours", MetricUnit.HOURS, "平均首次响应时长", "Mean first response"
     ),
     Metric("mean_resolution_hours", MetricUnit.HOURS, "平均解决时长", "Mean resolution time"),
+    # customer value (analytics.commerce) and ticket handling (analytics.service)
+    Metric("purchases", _C, "购买次数", "Purchases"),
+    Metric("revenue", _M, "购买金额", "Purchase revenue"),
+    Metric("average_order_value", _M, "客单价", "Average order value"),
+    Metric("contract_revenue", _M, "合同收入", "Contract revenue to date"),
+    Metric("customers", _C, "客户数", "Customers"),
+    Metric("clv_mean", _M, "平均客户生命周期价值", "Mean CLV"),
+    Metric("clv_median", _M, "客户生命周期价值中位数", "Median CLV"),
+    Metric("clv_total", _M, "客户生命周期价值合计", "Total CLV"),
+    Metric("complaining_customers", _C, "投诉客户数", "Customers who complained"),
+    Metric("tickets", _C, "工单数", "Tickets"),
+    Metric("unanswered_tickets", _C, "未响应工单数", "Unanswered tickets"),
+    Metric("unresolved_tickets", _C, "未解决工单数", "Unresolved tickets"),
 )
 
 _BY_SLUG = {metric.slug: metric for metric in METRICS}

@@ -21,4 +21,4 @@ def test_codes_are_unique_snake_case_and_labelled() -> None:
     for entry in FEATURES:
         assert entry.code.isidentifier()
         assert entry.code == entry.code.lower()
-        assert entry.zh and entry.en and entry.meaning_zh and entry.meaning_en
+        assert all((entry.zh, entry.en, entry.meaning_zh, entry.meaning_en))

@@ -3,11 +3,9 @@ localised line on stderr with exit code 2, never a traceback (unless ``--debug``
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,37 +13,9 @@ from sqlalchemy.engine import make_url
 
 from churnradar.store.engine import make_engine
 from churnradar.store.schema import current_revision, head_revision
+from support.cli import churnradar
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-def churnradar(
-    tmp_path: Path, *arguments: str, **variables: str
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m churnradar`` in ``tmp_path`` (no stray .env) with a clean environment:
-    no CHURNRADAR_* or locale variables from the machine, a C.UTF-8 LANG, data under tmp_path.
-    """
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("CHURNRADAR_")
-        and name not in {"LANG", "LC_ALL", "LC_MESSAGES", "FORCE_COLOR", "COLUMNS"}
-    }
-    environment |= {
-        "LANG": "C.UTF-8",
-        "NO_COLOR": "1",
-        "CHURNRADAR_DATA_DIR": str(tmp_path / "data"),
-    }
-    environment |= variables
-    return subprocess.run(
-        [sys.executable, "-m", "churnradar", *arguments],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
 
 
 def closed_port() -> int:

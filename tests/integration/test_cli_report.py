@@ -166,3 +166,16 @@ class TestBadInput:
         assert expected in done.stderr
         assert "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+class TestSegment:
+    def test_writes_tiers_and_tags_and_a_second_run_changes_nothing(self, company: Path) -> None:
+        first = churnradar(company, "segment", "--as-of", "2026-04-01", timeout=300)
+        assert first.returncode == 0, first.stderr
+        assert "A类客户" in first.stdout
+        assert "流失预警客户" in first.stdout
+        again = churnradar(
+            company, "segment", "--as-of", "2026-04-01", timeout=300, CHURNRADAR_LOCALE="en"
+        )
+        assert again.returncode == 0, again.stderr
+        assert "0 changed tier, 0 automatic tags added, 0 removed" in again.stdout

@@ -86,7 +86,7 @@ def report(
             command.engine,
             command.settings,
             month=month,
-            as_of=_as_of(as_of, command.settings.timezone),
+            as_of=parse_as_of(as_of, command.settings.timezone),
             by=dimensions,
         )
     if output_format == "json":
@@ -105,7 +105,8 @@ def report(
         _print_text(command, result, command.console)
 
 
-def _as_of(text: str, timezone: str) -> datetime | None:
+def parse_as_of(text: str, timezone: str) -> datetime | None:
+    """A --as-of date as the first instant of that day in the company's time zone."""
     if not text:
         return None
     from zoneinfo import ZoneInfo

@@ -4,6 +4,10 @@ One Ibis expression: each event table is filtered to what happened before ``as_o
 aggregated once per customer (conditional aggregates for the windows), and left-joined to
 the customers known then. The meanings are in ``domain.features``; this module computes
 exactly the codes of ``FEATURE_CODES`` in that order, after ``customer_id``.
+
+"Latest" is last by time, then id (the highest ``position``, a row number over the window that
+also orders the ``lag``): events at the same instant have one latest on every engine, and the
+latest amount, score or rep and the latest gap or change come from the same row.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ def _purchasing(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
         amount=bought.amount.cast("float64"),
         gap_days=(seconds(bought.ordered_at) - seconds(bought.ordered_at.lag().over(order)))
         / DAY_SECONDS,
+        position=ibis.row_number().over(order),
     )
     windows: dict[str, ir.Value] = {}
     for days in WINDOWS:
@@ -113,10 +118,10 @@ def _purchasing(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
         latest_order_at=rows.ordered_at.max(),
         orders_total=rows.count(),
         revenue_total=rows.amount.sum(),
-        last_order_amount=rows.amount.argmax(rows.ordered_at),
+        last_order_amount=rows.amount.argmax(rows.position),
         avg_order_amount_365d=rows.amount.mean(where=rows.ordered_at >= _since(as_of, 365)),
         usual_purchase_interval_days=rows.gap_days.median(),
-        last_purchase_interval_days=rows.gap_days.argmax(rows.ordered_at),
+        last_purchase_interval_days=rows.gap_days.argmax(rows.position),
         **windows,
     )
     earlier = summary.orders_total - 1
@@ -160,7 +165,9 @@ def _engagement(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
 
 def _service(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> ir.Table:
     moment = instant(as_of)
-    rows = tables.tickets.filter(_.opened_at < moment)
+    tickets = tables.tickets.filter(_.opened_at < moment)
+    order = ibis.window(group_by="customer_id", order_by=[tickets.opened_at, tickets.id])
+    rows = tickets.mutate(position=ibis.row_number().over(order))
     opened = seconds(rows.opened_at)
     responded = rows.first_response_at.notnull() & (rows.first_response_at < moment)
     resolved = rows.resolved_at.notnull() & (rows.resolved_at < moment)
@@ -173,7 +180,7 @@ def _service(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> ir.
         complaints_365d=rows.count(where=complaint & last_365),
         open_complaints=rows.count(where=complaint & ~resolved),
         latest_complaint_wait_hours=((wait_until - opened) / _HOUR).argmax(
-            rows.opened_at, where=complaint
+            rows.position, where=complaint
         ),
         mean_first_response_hours_365d=((seconds(rows.first_response_at) - opened) / _HOUR).mean(
             where=responded & last_365
@@ -190,14 +197,15 @@ def _satisfaction(tables: EventTables, as_of: datetime) -> ir.Table:
     scored = rows.mutate(
         score=rows.score.cast("float64"),
         change=(rows.score - rows.score.lag().over(order)).cast("float64"),
+        position=ibis.row_number().over(order),
     )
     nps = scored.kind == SurveyKind.NPS.value
     csat = scored.kind == SurveyKind.CSAT.value
     return scored.group_by("customer_id").aggregate(
-        latest_nps=scored.score.argmax(scored.answered_at, where=nps),
-        nps_change=scored.change.argmax(scored.answered_at, where=nps),
-        latest_csat=scored.score.argmax(scored.answered_at, where=csat),
-        csat_change=scored.change.argmax(scored.answered_at, where=csat),
+        latest_nps=scored.score.argmax(scored.position, where=nps),
+        nps_change=scored.change.argmax(scored.position, where=nps),
+        latest_csat=scored.score.argmax(scored.position, where=csat),
+        csat_change=scored.change.argmax(scored.position, where=csat),
     )
 
 
@@ -210,16 +218,18 @@ def _relationship(tables: EventTables, as_of: datetime) -> ir.Table:
         contacts.active_to >= window_start,
     )
     key_changes = left.group_by("customer_id").aggregate(key_contact_changed_90d=_.count() > 0)
-    follow_ups = tables.interactions.filter(
+    outbound = tables.interactions.filter(
         _.occurred_at < moment,
         _.direction == Direction.OUTBOUND.value,
         _.channel.isin(FOLLOW_UP_CHANNELS),
         _.user_id.notnull(),
     )
+    order = ibis.window(group_by="customer_id", order_by=[outbound.occurred_at, outbound.id])
+    follow_ups = outbound.mutate(position=ibis.row_number().over(order))
     recent = follow_ups.occurred_at >= window_start
     reps = follow_ups.group_by("customer_id").aggregate(
-        rep_now=follow_ups.user_id.argmax(follow_ups.occurred_at, where=recent),
-        rep_before=follow_ups.user_id.argmax(follow_ups.occurred_at, where=~recent),
+        rep_now=follow_ups.user_id.argmax(follow_ups.position, where=recent),
+        rep_before=follow_ups.user_id.argmax(follow_ups.position, where=~recent),
     )
     changed = reps.select(
         "customer_id",

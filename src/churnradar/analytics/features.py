@@ -120,7 +120,8 @@ def _purchasing(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
         revenue_total=rows.amount.sum(),
         last_order_amount=rows.amount.argmax(rows.position),
         avg_order_amount_365d=rows.amount.mean(where=rows.ordered_at >= _since(as_of, 365)),
-        usual_purchase_interval_days=rows.gap_days.median(),
+        # orders within a day of the previous one are one purchase occasion, not a cycle
+        usual_purchase_interval_days=rows.gap_days.median(where=rows.gap_days >= 1),
         last_purchase_interval_days=rows.gap_days.argmax(rows.position),
         **windows,
     )

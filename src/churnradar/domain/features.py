@@ -150,8 +150,8 @@ FEATURES: tuple[Feature, ...] = (
         Unit.DAYS,
         "常规复购周期（天）",
         "Usual purchase interval (days)",
-        "相邻两次有效订单间隔的中位数。",
-        "Median gap between consecutive purchases.",
+        "相邻两次有效订单间隔的中位数（间隔不足一天的视为同一次购买）。",
+        "Median gap between consecutive purchases (gaps under a day are one purchase).",
     ),
     Feature(
         "last_purchase_interval_days",

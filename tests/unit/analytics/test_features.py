@@ -286,7 +286,8 @@ class TestPurchasing:
         # the latest is order 3: 0 days after order 2, which came 31 days after order 1
         assert features["last_order_amount"] == 70.0
         assert features["last_purchase_interval_days"] == 0.0
-        assert features["usual_purchase_interval_days"] == pytest.approx(15.5)
+        # a gap under a day is one purchase occasion, not a cycle: the usual interval is 31
+        assert features["usual_purchase_interval_days"] == pytest.approx(31.0)
         assert features["last_order_amount_ratio"] == pytest.approx(70 / 75)
 
 

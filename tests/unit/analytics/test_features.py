@@ -54,7 +54,6 @@ NULL_WITHOUT_EVENTS = (
     "avg_order_amount_365d",
     "last_order_amount_ratio",
     "usual_purchase_interval_days",
-    "last_purchase_interval_days",
     "purchase_cycle_ratio",
     "days_since_last_follow_up",
     "days_since_last_inbound",
@@ -246,12 +245,10 @@ class TestPurchasing:
             features,
             "last_order_amount_ratio",
             "usual_purchase_interval_days",
-            "last_purchase_interval_days",
             "purchase_cycle_ratio",
         ) == {
             "last_order_amount_ratio": None,
             "usual_purchase_interval_days": None,
-            "last_purchase_interval_days": None,
             "purchase_cycle_ratio": None,
         }
 
@@ -264,15 +261,16 @@ class TestPurchasing:
                 _order("2026-01-20", 10),  # 40 days
                 _order("2026-02-05", 10),  # 16 days
                 _order("2026-02-09", 10),  # 4 days
+                _order("2026-02-09 18:00", 10),  # 0.75 days
                 _order("2026-03-05 14:00", 10),  # at as_of: not yet
             ]
         )
 
-        # median(4, 10, 16, 40) = 13; 24 days 14 hours since 2026-02-09
-        assert features["usual_purchase_interval_days"] == pytest.approx(13.0)
-        assert features["last_purchase_interval_days"] == pytest.approx(4.0)
-        assert features["days_since_last_order"] == pytest.approx(24 + 14 / 24)
-        assert features["purchase_cycle_ratio"] == pytest.approx((24 + 14 / 24) / 13)
+        # 70.75 days from 12-01 to 02-09 18:00 over 5 gaps = 14.15;
+        # 24 days 14 hours since 2026-02-09, less 18 hours
+        assert features["usual_purchase_interval_days"] == pytest.approx(70.75 / 5)
+        assert features["days_since_last_order"] == pytest.approx(24 - 4 / 24)
+        assert features["purchase_cycle_ratio"] == pytest.approx((24 - 4 / 24) / (70.75 / 5))
 
     def test_purchases_at_the_same_instant_are_ordered_by_id(self) -> None:
         features = _features(
@@ -283,11 +281,10 @@ class TestPurchasing:
             ]
         )
 
-        # the latest is order 3: 0 days after order 2, which came 31 days after order 1
+        # the latest is order 3, the larger id at the same instant
         assert features["last_order_amount"] == 70.0
-        assert features["last_purchase_interval_days"] == 0.0
-        # a gap under a day is one purchase occasion, not a cycle: the usual interval is 31
-        assert features["usual_purchase_interval_days"] == pytest.approx(31.0)
+        # 31 days from the first to the latest purchase, over two gaps
+        assert features["usual_purchase_interval_days"] == pytest.approx(15.5)
         assert features["last_order_amount_ratio"] == pytest.approx(70 / 75)
 
 
@@ -659,16 +656,18 @@ class TestRelationship:
             8: 0,
         }
 
-    def test_follow_ups_at_the_same_instant_are_ordered_by_id(self) -> None:
+    def test_the_latest_follow_up_on_each_side_of_the_window_decides(self) -> None:
+        # ties at one instant between two reps are left to the engine (features.py says why)
         features = _features(
             interactions=[
-                {"id": 1, **_touch("2025-10-01", user_id=7)},
-                {"id": 2, **_touch("2026-02-01", user_id=7)},
-                {"id": 3, **_touch("2026-02-01", user_id=8)},
+                {"id": 1, **_touch("2025-09-01", user_id=8)},
+                {"id": 2, **_touch("2025-10-01", user_id=7)},  # last before the 90 days
+                {"id": 3, **_touch("2026-01-01", user_id=8)},
+                {"id": 4, **_touch("2026-02-01", user_id=7)},  # latest
             ]
         )
 
-        assert features["owner_changed_90d"] == 1
+        assert features["owner_changed_90d"] == 0
 
 
 class TestContract:

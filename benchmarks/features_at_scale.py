@@ -59,7 +59,6 @@ import glob
 import json
 import multiprocessing
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -80,6 +79,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from measure import peak_rss
 
 from churnradar.store.bulk_backends import constant, encode
 from churnradar.store.mirror import mirror_connection, mirror_paths
@@ -801,21 +801,6 @@ def in_child(function: Callable[..., Any], *arguments: Any) -> Any:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(function, *arguments).result()
-
-
-def peak_rss() -> int:
-    """This process's peak RSS in bytes.
-
-    On Linux it is the high-water mark of the process's own memory (VmHWM): ``ru_maxrss`` is
-    not, as a spawned child inherits its parent's peak through fork and exec.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
-    return peak if sys.platform == "darwin" else peak * 1024
 
 
 # the cross-check -----------------------------------------------------------------------------

@@ -59,6 +59,7 @@ from import_samples import (
     write_orders_csv,
     write_orders_xlsx,
 )
+from measure import peak_rss
 
 from churnradar.config import Settings
 from churnradar.store.engine import make_engine
@@ -376,21 +377,6 @@ def import_in_child(job: Job) -> Measured:
         counts={table: (c.inserted, c.updated, c.unchanged) for table, c in report.counts.items()},
         reader_rss=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
     )
-
-
-def peak_rss() -> int:
-    """This process's peak RSS in bytes.
-
-    On Linux it is the high-water mark of the process's own memory (VmHWM): ``ru_maxrss`` is
-    not, as a spawned child inherits its parent's peak through fork and exec.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB elsewhere
-    return peak if sys.platform == "darwin" else peak * 1024
 
 
 # the baseline --------------------------------------------------------------------------------

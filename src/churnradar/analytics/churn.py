@@ -251,23 +251,28 @@ def known_customers(tables: EventTables, as_of: datetime) -> ir.Table:
     return tables.materialised(("known_customers", as_of), lambda: _known(tables, as_of))
 
 
-def _known(tables: EventTables, as_of: datetime) -> ir.Table:
-    moment = instant(as_of)
-    customers = tables.customers
-    firsts = (
+def first_activity(tables: EventTables, as_of: datetime) -> ir.Table:
+    """``customer_id`` and ``first_at``: his first purchase or contract term before ``as_of``
+    (customers with neither are not in it)."""
+    return (
         ibis.union(
             purchases(tables, as_of).select("customer_id", at=_.ordered_at),
-            tables.subscriptions.filter(_.started_at < moment).select(
+            tables.subscriptions.filter(_.started_at < instant(as_of)).select(
                 "customer_id", at=_.started_at
             ),
         )
         .group_by("customer_id")
-        .aggregate(first_activity=_.at.min())
+        .aggregate(first_at=_.at.min())
     )
+
+
+def _known(tables: EventTables, as_of: datetime) -> ir.Table:
+    customers = tables.customers
+    firsts = first_activity(tables, as_of)
     joined = customers.left_join(firsts, customers.id == firsts.customer_id)
     # least() skips nulls on DuckDB, PostgreSQL and Spark alike
-    since = ibis.least(joined.first_seen, joined.first_activity)
-    return joined.select(customer_id=joined.id, since=since).filter(_.since < moment)
+    since = ibis.least(joined.first_seen, joined.first_at)
+    return joined.select(customer_id=joined.id, since=since).filter(_.since < instant(as_of))
 
 
 # --- the candidates ----------------------------------------------------------------------

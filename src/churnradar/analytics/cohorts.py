@@ -19,10 +19,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from ibis import _
 
-from churnradar.analytics.churn import InactivityThreshold, known_customers, purchases
+from churnradar.analytics.churn import InactivityThreshold, first_activity, known_customers
 from churnradar.analytics.flows import away, counted_episodes
 from churnradar.analytics.tables import EventTables
-from churnradar.analytics.time import Granularity, Period, check_as_of, instant, periods_between
+from churnradar.analytics.time import Granularity, Period, check_as_of, periods_between
 from churnradar.domain import ChurnDefinition
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -89,17 +89,7 @@ def cohort_retention(
 def _first_activity(tables: EventTables, as_of: datetime) -> ir.Table:
     """``customer_id`` and ``first_at``, his first purchase or term start before ``as_of``,
     for the known customers who have one."""
-    moment = instant(as_of)
-    firsts = (
-        ibis.union(
-            purchases(tables, as_of).select("customer_id", at=_.ordered_at),
-            tables.subscriptions.filter(_.started_at < moment).select(
-                "customer_id", at=_.started_at
-            ),
-        )
-        .group_by("customer_id")
-        .aggregate(first_at=_.at.min())
-    )
+    firsts = first_activity(tables, as_of)
     known = known_customers(tables, as_of)
     return firsts.join(known, firsts.customer_id == known.customer_id).select(
         "customer_id", "first_at"

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from churnradar.domain.labels import Described
+
 
 class FeatureGroup(StrEnum):
     PURCHASING = "purchasing"
@@ -40,7 +42,7 @@ class Unit(StrEnum):
 
 
 @dataclass(frozen=True)
-class Feature:
+class Feature(Described):
     code: str
     group: FeatureGroup
     unit: Unit
@@ -48,12 +50,6 @@ class Feature:
     en: str
     meaning_zh: str
     meaning_en: str
-
-    def label(self, locale: str) -> str:
-        return self.zh if locale.startswith("zh") else self.en
-
-    def meaning(self, locale: str) -> str:
-        return self.meaning_zh if locale.startswith("zh") else self.meaning_en
 
 
 _P, _E, _S = FeatureGroup.PURCHASING, FeatureGroup.ENGAGEMENT, FeatureGroup.SERVICE

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from churnradar.domain.labels import Labelled
+
 
 class MetricUnit(StrEnum):
     COUNT = "count"
@@ -18,14 +20,11 @@ class MetricUnit(StrEnum):
 
 
 @dataclass(frozen=True)
-class Metric:
+class Metric(Labelled):
     slug: str
     unit: MetricUnit
     zh: str
     en: str
-
-    def label(self, locale: str) -> str:
-        return self.zh if locale.startswith("zh") else self.en
 
 
 _C, _R, _M = MetricUnit.COUNT, MetricUnit.RATE, MetricUnit.MONEY

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from churnradar.domain.labels import Described
+
 FIVE_POINT = 5  # the RFM grid and the action-group rules read scores on a 1..5 scale
 
 
 @dataclass(frozen=True)
-class Term:
+class Term(Described):
     """A code with its labels and a one-line meaning in both languages."""
 
     code: str
@@ -23,12 +25,6 @@ class Term:
     en: str
     meaning_zh: str
     meaning_en: str
-
-    def label(self, locale: str) -> str:
-        return self.zh if locale.startswith("zh") else self.en
-
-    def meaning(self, locale: str) -> str:
-        return self.meaning_zh if locale.startswith("zh") else self.meaning_en
 
 
 class RfmSegment(StrEnum):

@@ -18,6 +18,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from churnradar.analytics.aggregates import latest
 from churnradar.analytics.churn import purchases
 from churnradar.analytics.tables import EventTables
 from churnradar.analytics.time import DAY_SECONDS, check_as_of, instant, recency_key, seconds
@@ -120,7 +121,7 @@ def _purchasing(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
         latest_order_at=rows.ordered_at.max(),
         orders_total=rows.count(),
         revenue_total=rows.amount.sum(),
-        last_order_amount=rows.amount.argmax(rows.position),
+        last_order_amount=latest(rows.amount, rows.position),
         avg_order_amount_365d=rows.amount.mean(where=rows.ordered_at >= _since(as_of, 365)),
         **windows,
     )
@@ -164,8 +165,8 @@ def _engagement(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
     summary = rows.group_by("customer_id").aggregate(
         # a tie at one instant between two reps is left to the engine: it only sets a flag,
         # and an ordering key over every interaction costs a quarter of this query
-        rep_now=rows.user_id.argmax(rows.occurred_at, where=by_rep & rows.last_90),
-        rep_before=rows.user_id.argmax(rows.occurred_at, where=by_rep & ~rows.last_90),
+        rep_now=latest(rows.user_id, rows.occurred_at, where=by_rep & rows.last_90),
+        rep_before=latest(rows.user_id, rows.occurred_at, where=by_rep & ~rows.last_90),
         latest_follow_up_at=rows.occurred_at.max(where=rows.follow_up),
         latest_inbound_at=rows.occurred_at.max(where=rows.inbound),
         follow_ups_90d=rows.count(where=rows.follow_up & rows.last_90),
@@ -197,8 +198,8 @@ def _service(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> ir.
         complaints_90d=rows.count(where=complaint & (rows.opened_at >= _since(as_of, 90))),
         complaints_365d=rows.count(where=complaint & last_365),
         open_complaints=rows.count(where=complaint & ~resolved),
-        latest_complaint_wait_hours=((wait_until - opened) / _HOUR).argmax(
-            recency_key(rows.opened_at, rows.id), where=complaint
+        latest_complaint_wait_hours=latest(
+            (wait_until - opened) / _HOUR, recency_key(rows.opened_at, rows.id), where=complaint
         ),
         mean_first_response_hours_365d=((seconds(rows.first_response_at) - opened) / _HOUR).mean(
             where=responded & last_365
@@ -220,10 +221,10 @@ def _satisfaction(tables: EventTables, as_of: datetime) -> ir.Table:
     nps = scored.kind == SurveyKind.NPS.value
     csat = scored.kind == SurveyKind.CSAT.value
     return scored.group_by("customer_id").aggregate(
-        latest_nps=scored.score.argmax(scored.position, where=nps),
-        nps_change=scored.change.argmax(scored.position, where=nps),
-        latest_csat=scored.score.argmax(scored.position, where=csat),
-        csat_change=scored.change.argmax(scored.position, where=csat),
+        latest_nps=latest(scored.score, scored.position, where=nps),
+        nps_change=latest(scored.change, scored.position, where=nps),
+        latest_csat=latest(scored.score, scored.position, where=csat),
+        csat_change=latest(scored.change, scored.position, where=csat),
     )
 
 

@@ -1,18 +1,19 @@
 """The feature table: every catalogue feature for every customer, as of one date.
 
-One Ibis expression: each event table is filtered to what happened before ``as_of``,
-aggregated once per customer (conditional aggregates for the windows), and left-joined to
-the customers known then. The meanings are in ``domain.features``; this module computes
-exactly the codes of ``FEATURE_CODES`` in that order, after ``customer_id``.
+Each event table is filtered to what happened before ``as_of`` and aggregated once per
+customer (conditional aggregates for the windows, no window functions over the events); the
+six parts are computed one after the other into temporary tables and left-joined to the
+customers known then. The meanings are in ``domain.features``; this module computes exactly
+the codes of ``FEATURE_CODES`` in that order, after ``customer_id``.
 
-"Latest" is last by time, then id (the highest ``position``, a row number over the window that
-also orders the ``lag``): events at the same instant have one latest on every engine, and the
-latest amount, score or rep and the latest gap or change come from the same row.
-"""
+"Latest" is the row with the greatest ``recency_key`` (time, then id): events at the same
+instant have one latest on every engine."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 import ibis
 import ibis.expr.types as ir
@@ -64,16 +65,11 @@ def feature_table(tables: EventTables, as_of: datetime) -> ir.Table:
     # since the earliest of first seen, first purchase and first term), not another scan
     customers = tables.customers.select(customer_id=_.id, first_seen=_.first_seen)
     table = customers
-    for part in (_purchasing(tables, as_of, now), _contract(tables, as_of, now)):
+    for part in _parts(tables, as_of, _purchasing, _contract):
         table = table.left_join(part, "customer_id").drop("customer_id_right")
     since = ibis.least(table.first_seen, table.first_order_at, table.first_term_at)
     table = table.mutate(since=since).filter(_.since < instant(as_of))
-    for part in (
-        _engagement(tables, as_of, now),
-        _service(tables, as_of, now),
-        _satisfaction(tables, as_of),
-        _relationship(tables, as_of),
-    ):
+    for part in _parts(tables, as_of, _engagement, _service, _satisfaction, _relationship):
         table = table.left_join(part, "customer_id").drop("customer_id_right")
     derived = table.mutate(
         tenure_days=(now - seconds(table.since)) / DAY_SECONDS,
@@ -88,6 +84,18 @@ def feature_table(tables: EventTables, as_of: datetime) -> ir.Table:
     )
     zeros = {code: derived[code].fill_null(0) for code in ZERO_WHEN_NOTHING}
     return derived.mutate(**zeros).select("customer_id", *FEATURE_CODES)
+
+
+def _parts(
+    tables: EventTables, as_of: datetime, *parts: Callable[[EventTables, datetime], ir.Table]
+) -> list[ir.Table]:
+    """Each part computed on its own into a temporary table, one after the other: joined in
+    one query, DuckDB ran the six aggregations at once and held their hash tables together
+    (5.5-5.9 GB at 1M customers, 16-17 s; one at a time: 1.3 GB, 11-12 s)."""
+    return [
+        tables.materialised(("feature_part", part.__name__, as_of), partial(part, tables, as_of))
+        for part in parts
+    ]
 
 
 def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
@@ -105,7 +113,8 @@ def _days_since(now: ir.FloatingValue, latest: ir.TimestampValue) -> ir.Floating
     return (now - seconds(latest)) / DAY_SECONDS
 
 
-def _purchasing(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> ir.Table:
+def _purchasing(tables: EventTables, as_of: datetime) -> ir.Table:
+    now = seconds(instant(as_of))
     bought = purchases(tables, as_of)
     rows = bought.mutate(
         amount=bought.amount.cast("float64"),
@@ -144,7 +153,8 @@ def _purchasing(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
     ).drop("latest_order_at")
 
 
-def _engagement(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> ir.Table:
+def _engagement(tables: EventTables, as_of: datetime) -> ir.Table:
+    now = seconds(instant(as_of))
     events = tables.interactions.filter(_.occurred_at < instant(as_of))
     # each condition once per row, not once per aggregate that filters on it
     rows = events.select(
@@ -184,7 +194,8 @@ def _engagement(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> 
     ).drop("latest_follow_up_at", "latest_inbound_at", "rep_now", "rep_before")
 
 
-def _service(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> ir.Table:
+def _service(tables: EventTables, as_of: datetime) -> ir.Table:
+    now = seconds(instant(as_of))
     moment = instant(as_of)
     rows = tables.tickets.filter(_.opened_at < moment)
     opened = seconds(rows.opened_at)
@@ -240,7 +251,8 @@ def _relationship(tables: EventTables, as_of: datetime) -> ir.Table:
     )
 
 
-def _contract(tables: EventTables, as_of: datetime, now: ir.FloatingValue) -> ir.Table:
+def _contract(tables: EventTables, as_of: datetime) -> ir.Table:
+    now = seconds(instant(as_of))
     moment = instant(as_of)
     terms = tables.subscriptions.filter(_.started_at < moment)
     in_force = (terms.ends_at.isnull() | (terms.ends_at >= moment)) & (

@@ -97,7 +97,7 @@ def monthly_report(
     measured: dict[str, Any] = {"as_of": as_of, "definition": definition, "threshold": threshold}
     rates = partial(churn_rates, tables, **measured)
     sections: dict[str, Rows] = {
-        "churn": rows(rates(periods=[period, quarter, year])),
+        "churn": _in_order(rows(rates(periods=[period, quarter, year])), [period, quarter, year]),
         "trend": rows(rates(periods=trend)),
         "reasons": rows(partial(churn_reasons, tables, **measured)(periods=[period])),
         "losses": rows(partial(churn_losses, tables, **measured)(periods=[period])),
@@ -115,6 +115,12 @@ def monthly_report(
         )
     )
     return MonthlyReport(period, as_of, threshold, definition, sections)
+
+
+def _in_order(found: Rows, periods: Sequence[ca.Period]) -> Rows:
+    """The rows of ``periods`` in that order: the month, then its quarter, then its year."""
+    rank = {period.label: position for position, period in enumerate(periods)}
+    return sorted(found, key=lambda row: rank.get(row["period"], len(rank)))
 
 
 def _months_back(period: ca.Period, months: int) -> ca.Period:

@@ -8,6 +8,7 @@ inactivity definition within the detection lag that definition implies.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,13 @@ END = date(2026, 11, 22)
 AS_OF = datetime(2026, 11, 22, 16, tzinfo=UTC)  # 2026-11-23 00:00 in Shanghai: after the last day
 TIMEZONE = "Asia/Shanghai"
 DEFINITION = ChurnDefinition()
+
+
+@dataclass(frozen=True)
+class Measured:
+    threshold: ca.InactivityThreshold
+    episodes: pd.DataFrame
+    status: pd.DataFrame
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +67,7 @@ def truth(demo: tuple[Engine, Path]) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def measured(
-    demo: tuple[Engine, Path],
-) -> tuple[ca.InactivityThreshold, pd.DataFrame, pd.DataFrame]:
+def measured(demo: tuple[Engine, Path]) -> Measured:
     _, mirror = demo
     tables = ca.open_mirror(mirror)
     threshold = ca.inactivity_threshold(tables, as_of=AS_OF, definition=DEFINITION)
@@ -75,7 +81,7 @@ def measured(
         .to_pyarrow()
         .to_pandas()
     )
-    return threshold, episodes, status
+    return Measured(threshold, episodes, status)
 
 
 def _local_day(values: pd.Series) -> pd.Series:
@@ -95,9 +101,9 @@ class TestContractChurn:
     def test_counts_per_month_equal_the_truth(
         self,
         truth: pd.DataFrame,
-        measured: tuple[ca.InactivityThreshold, pd.DataFrame, pd.DataFrame],
+        measured: Measured,
     ) -> None:
-        _, episodes, _ = measured
+        episodes = measured.episodes
         settled = AS_OF - timedelta(days=DEFINITION.contract_grace_days)
         contract = truth[(truth.business_model == "contract") & truth.churned_at.notna()]
         true_dates = contract.churned_at[contract.churned_at < settled]
@@ -112,9 +118,9 @@ class TestContractChurn:
     def test_each_customer_churns_on_his_true_day(
         self,
         truth: pd.DataFrame,
-        measured: tuple[ca.InactivityThreshold, pd.DataFrame, pd.DataFrame],
+        measured: Measured,
     ) -> None:
-        _, episodes, _ = measured
+        episodes = measured.episodes
         settled = AS_OF - timedelta(days=DEFINITION.contract_grace_days)
         contract = truth[(truth.business_model == "contract") & (truth.churned_at < settled)].merge(
             _latest(episodes), on="customer_id", suffixes=("_true", "")
@@ -134,9 +140,9 @@ class TestRecordedChurn:
     def test_counts_per_month_equal_the_truth(
         self,
         truth: pd.DataFrame,
-        measured: tuple[ca.InactivityThreshold, pd.DataFrame, pd.DataFrame],
+        measured: Measured,
     ) -> None:
-        _, episodes, _ = measured
+        episodes = measured.episodes
         # the demo records churn with a stated type; unrecorded churn is hidden
         told = truth[truth.churned_at.notna() & truth.churn_type.isin(["active", "passive"])]
         ours = _latest(episodes[episodes.customer_id.isin(told.customer_id)])
@@ -150,9 +156,9 @@ class TestHiddenChurn:
     def test_inactivity_finds_it_within_the_detection_lag(
         self,
         truth: pd.DataFrame,
-        measured: tuple[ca.InactivityThreshold, pd.DataFrame, pd.DataFrame],
+        measured: Measured,
     ) -> None:
-        threshold, _, status = measured
+        threshold, status = measured.threshold, measured.status
         assert threshold.derived
         days = truth.segment.map(threshold.by_segment).fillna(threshold.days)
         hidden = truth[

@@ -30,7 +30,7 @@ from churnradar.analytics.commerce import (
     repurchase,
     revenue_retention,
 )
-from churnradar.analytics.dimensions import DIMENSIONS, Dimension, customer_dimensions
+from churnradar.analytics.dimensions import Dimension, customer_dimensions
 from churnradar.analytics.features import feature_table
 from churnradar.analytics.flows import churn_losses, churn_rates, churn_reasons
 from churnradar.analytics.segments import customer_segments, rfm_scores, value_tiers
@@ -39,7 +39,6 @@ from churnradar.analytics.tables import EventTables, connect, event_tables, open
 from churnradar.analytics.time import Granularity, Period, periods_between
 
 __all__ = [
-    "DIMENSIONS",
     "ChurnEvidence",
     "Dimension",
     "EventTables",

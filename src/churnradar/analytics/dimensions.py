@@ -31,9 +31,6 @@ class Dimension(StrEnum):
     BUSINESS_MODEL = "business_model"
 
 
-DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension)
-
-
 def customer_dimensions(tables: EventTables, as_of: datetime) -> ir.Table:
     """``customer_id`` and one column per :class:`Dimension` (strings; ``owner_id`` is the
     user id as a string, so every dimension has one type). Missing values stay null."""

@@ -45,10 +45,6 @@ def recency_key(moment: ir.TimestampValue, row_id: ir.IntegerValue) -> ir.Intege
     return micros * 1024 + row_id % 1024
 
 
-def days_between(earlier: ir.TimestampValue, later: ir.TimestampValue) -> ir.FloatingValue:
-    return (seconds(later) - seconds(earlier)) / DAY_SECONDS
-
-
 class Granularity(StrEnum):
     MONTH = "month"
     QUARTER = "quarter"

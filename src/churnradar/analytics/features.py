@@ -2,16 +2,19 @@
 
 Each event table is filtered to what happened before ``as_of`` and aggregated once per
 customer (conditional aggregates for the windows, no window functions over the events); the
-six parts are computed one after the other into temporary tables and left-joined to the
-customers known then. The meanings are in ``domain.features``; this module computes exactly
-the codes of ``FEATURE_CODES`` in that order, after ``customer_id``.
+parts are computed one after the other into temporary tables and left-joined to the
+customers known then. Two small parts read only recent rows: unit prices (orders of the last
+485 days) and competitor mentions (texts of the last 90 days). The meanings are in
+``domain.features``; this module computes exactly the codes of ``FEATURE_CODES`` in that
+order, after ``customer_id``.
 
 "Latest" is the row with the greatest ``recency_key`` (time, then id): events at the same
 instant have one latest on every engine."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -24,7 +27,7 @@ from churnradar.analytics.churn import purchases
 from churnradar.analytics.tables import EventTables
 from churnradar.analytics.time import DAY_SECONDS, check_as_of, instant, recency_key, seconds
 from churnradar.domain import Direction, InteractionChannel, SurveyKind
-from churnradar.domain.features import FEATURE_CODES, FEATURES, Unit
+from churnradar.domain.features import COMPETITOR_KEYWORDS, FEATURE_CODES, FEATURES, Unit
 
 WINDOWS = (30, 90, 180, 365)
 FOLLOW_UP_CHANNELS = tuple(
@@ -46,6 +49,8 @@ DIGITAL_CHANNELS = tuple(
     )
 )
 _HOUR = 3600.0
+# unit prices: the last 120 days against the 365 days before them
+PRICE_RECENT_DAYS, PRICE_BEFORE_DAYS = 120, 365
 # Counts, flags and sums are 0 for a customer with nothing to count; the rest stay null.
 ZERO_WHEN_NOTHING = tuple(
     feature.code
@@ -56,10 +61,20 @@ ZERO_WHEN_NOTHING = tuple(
 )
 
 
-def feature_table(tables: EventTables, as_of: datetime) -> ir.Table:
+def feature_table(
+    tables: EventTables,
+    as_of: datetime,
+    *,
+    competitor_keywords: Sequence[str] = COMPETITOR_KEYWORDS,
+) -> ir.Table:
     """One row per customer known before ``as_of``: ``customer_id`` and the catalogue
-    features (``domain.features.FEATURE_CODES``, in that order)."""
+    features (``domain.features.FEATURE_CODES``, in that order).
+
+    ``competitor_keywords`` are the words that make a text a competitor mention (ignoring
+    case; one starting with a Latin letter or digit only at the start of a word); with none,
+    ``competitor_mentions_90d`` is 0."""
     check_as_of(as_of)
+    keywords = tuple(keyword for keyword in competitor_keywords if keyword)
     now = seconds(instant(as_of))
     # who is known, from the same aggregates the features use (the rule of known_customers:
     # since the earliest of first seen, first purchase and first term), not another scan
@@ -69,7 +84,12 @@ def feature_table(tables: EventTables, as_of: datetime) -> ir.Table:
         table = table.left_join(part, "customer_id").drop("customer_id_right")
     since = ibis.least(table.first_seen, table.first_order_at, table.first_term_at)
     table = table.mutate(since=since).filter(_.since < instant(as_of))
-    for part in _parts(tables, as_of, _engagement, _service, _satisfaction, _relationship):
+    later = _parts(tables, as_of, _pricing, _engagement, _service, _satisfaction, _relationship)
+    if keywords:
+        later.append(_part(tables, as_of, _competitor_mentions, keywords))
+    else:
+        table = table.mutate(competitor_mentions_90d=ibis.literal(0, "int64"))
+    for part in later:
         table = table.left_join(part, "customer_id").drop("customer_id_right")
     derived = table.mutate(
         tenure_days=(now - seconds(table.since)) / DAY_SECONDS,
@@ -92,10 +112,18 @@ def _parts(
     """Each part computed on its own into a temporary table, one after the other: joined in
     one query, DuckDB ran the six aggregations at once and held their hash tables together
     (5.5-5.9 GB at 1M customers, 16-17 s; one at a time: 1.3 GB, 11-12 s)."""
-    return [
-        tables.materialised(("feature_part", part.__name__, as_of), partial(part, tables, as_of))
-        for part in parts
-    ]
+    return [_part(tables, as_of, part) for part in parts]
+
+
+def _part(
+    tables: EventTables,
+    as_of: datetime,
+    part: Callable[..., ir.Table],
+    *options: object,
+) -> ir.Table:
+    """``part(tables, as_of, *options)`` in a temporary table, once per its arguments."""
+    key = ("feature_part", part.__name__, as_of, *options)
+    return tables.materialised(key, partial(part, tables, as_of, *options))
 
 
 def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
@@ -153,6 +181,31 @@ def _purchasing(tables: EventTables, as_of: datetime) -> ir.Table:
     ).drop("latest_order_at")
 
 
+def _pricing(tables: EventTables, as_of: datetime) -> ir.Table:
+    """``price_change_ratio``: per product line, the mean unit price of the last 120 days
+    over that of the 365 days before them; then the highest over the customer's lines.
+    Orders without a product line count as one line of their own."""
+    bought = purchases(tables, as_of)
+    recent_from = _since(as_of, PRICE_RECENT_DAYS)
+    rows = bought.filter(
+        bought.quantity > 0,
+        bought.ordered_at >= _since(as_of, PRICE_RECENT_DAYS + PRICE_BEFORE_DAYS),
+    ).select(
+        "customer_id",
+        "product_line",
+        unit_price=_.amount.cast("float64") / _.quantity,
+        recent=_.ordered_at >= recent_from,
+    )
+    lines = rows.group_by("customer_id", "product_line").aggregate(
+        price_now=rows.unit_price.mean(where=rows.recent),
+        price_before=rows.unit_price.mean(where=~rows.recent),
+    )
+    # a line bought in only one of the windows has a null ratio, which max() skips
+    return lines.group_by("customer_id").aggregate(
+        price_change_ratio=_ratio(lines.price_now, lines.price_before).max()
+    )
+
+
 def _engagement(tables: EventTables, as_of: datetime) -> ir.Table:
     now = seconds(instant(as_of))
     events = tables.interactions.filter(_.occurred_at < instant(as_of))
@@ -169,6 +222,7 @@ def _engagement(tables: EventTables, as_of: datetime) -> ir.Table:
         last_90=events.occurred_at >= _since(as_of, 90),
         last_120=events.occurred_at >= _since(as_of, 120),
         last_180=events.occurred_at >= _since(as_of, 180),
+        last_365=events.occurred_at >= _since(as_of, 365),
     )
     prior_90 = rows.last_120 & ~rows.last_30
     by_rep = rows.follow_up & rows.user_id.notnull()
@@ -178,6 +232,9 @@ def _engagement(tables: EventTables, as_of: datetime) -> ir.Table:
         rep_now=latest(rows.user_id, rows.occurred_at, where=by_rep & rows.last_90),
         rep_before=latest(rows.user_id, rows.occurred_at, where=by_rep & ~rows.last_90),
         latest_follow_up_at=rows.occurred_at.max(where=rows.follow_up),
+        # with two or more in the 365 days, the latest of them is the latest of all
+        first_follow_up_365d_at=rows.occurred_at.min(where=rows.follow_up & rows.last_365),
+        follow_ups_365d=rows.count(where=rows.follow_up & rows.last_365),
         latest_inbound_at=rows.occurred_at.max(where=rows.inbound),
         follow_ups_90d=rows.count(where=rows.follow_up & rows.last_90),
         interactions_30d=rows.count(where=rows.last_30),
@@ -187,11 +244,25 @@ def _engagement(tables: EventTables, as_of: datetime) -> ir.Table:
         inbound_90d=rows.count(where=rows.inbound & rows.last_90),
         inbound_prior_90d=rows.count(where=rows.inbound & rows.last_180 & ~rows.last_90),
     )
+    gaps = summary.follow_ups_365d - 1
+    span = (
+        seconds(summary.latest_follow_up_at) - seconds(summary.first_follow_up_365d_at)
+    ) / DAY_SECONDS
     return summary.mutate(
         days_since_last_follow_up=_days_since(now, summary.latest_follow_up_at),
+        usual_follow_up_interval_days=ibis.cases(
+            (gaps > 0, span / gaps), else_=ibis.null("float64")
+        ),
         days_since_last_inbound=_days_since(now, summary.latest_inbound_at),
         owner_changed_90d=(summary.rep_now != summary.rep_before).fill_null(False).cast("int64"),
-    ).drop("latest_follow_up_at", "latest_inbound_at", "rep_now", "rep_before")
+    ).drop(
+        "latest_follow_up_at",
+        "first_follow_up_365d_at",
+        "follow_ups_365d",
+        "latest_inbound_at",
+        "rep_now",
+        "rep_before",
+    )
 
 
 def _service(tables: EventTables, as_of: datetime) -> ir.Table:
@@ -249,6 +320,41 @@ def _relationship(tables: EventTables, as_of: datetime) -> ir.Table:
     return left.group_by("customer_id").aggregate(
         key_contact_changed_90d=(_.count() > 0).cast("int64")
     )
+
+
+def _competitor_mentions(
+    tables: EventTables, as_of: datetime, keywords: tuple[str, ...]
+) -> ir.Table:
+    """``competitor_mentions_90d``: the texts of the 90 days before ``as_of`` (interaction
+    summaries, ticket subjects, survey comments) that hold a keyword, one regular expression
+    matched on those rows only."""
+    since, moment = _since(as_of, 90), instant(as_of)
+    texts = ibis.union(
+        *(
+            table.filter(table[time] >= since, table[time] < moment).select(
+                "customer_id", text=table[column]
+            )
+            for table, time, column in (
+                (tables.interactions, "occurred_at", "summary"),
+                (tables.tickets, "opened_at", "subject"),
+                (tables.surveys, "answered_at", "comment"),
+            )
+        ),
+        distinct=False,
+    )
+    mentions = texts.filter(texts["text"].re_search(_keyword_pattern(keywords)))
+    return mentions.group_by("customer_id").aggregate(competitor_mentions_90d=_.count())
+
+
+def _keyword_pattern(keywords: Sequence[str]) -> str:
+    """One regular expression matching any of ``keywords`` as written, ignoring case; a
+    keyword starting with a Latin letter or digit only at a word start. It is RE2, DuckDB's
+    syntax (PostgreSQL would read ``\\b`` as a backspace)."""
+    words = (
+        (r"\b" if keyword[0].isascii() and keyword[0].isalnum() else "") + re.escape(keyword)
+        for keyword in keywords
+    )
+    return "(?i)(?:" + "|".join(words) + ")"
 
 
 def _contract(tables: EventTables, as_of: datetime) -> ir.Table:

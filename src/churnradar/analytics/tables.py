@@ -63,6 +63,14 @@ class EventTables:
             )
         return self.results[key]
 
+    def release(self) -> None:
+        """Drop every materialised result: a caller stepping through many dates frees each
+        date's tables before the next."""
+        for table in self.results.values():
+            backend = ibis.get_backend(table)
+            backend.raw_sql(f'DROP TABLE IF EXISTS "{table.get_name()}"')
+        self.results.clear()
+
 
 TABLE_NAMES: tuple[str, ...] = tuple(
     column.name for column in fields(EventTables) if column.name != "results"

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from churnradar.cli import database, demo, imports, report, segments
+from churnradar.cli import database, demo, health, imports, report, rules, segments
 from churnradar.cli.context import CommandContext
 from churnradar.config import fallback_locale
 from churnradar.errors import ChurnradarError, ConfigurationError, InvalidInput
@@ -31,6 +31,8 @@ app.command("demo-advance")(demo.demo_advance)
 app.command("import")(imports.import_)
 app.command("report")(report.report)
 app.command("segment")(segments.segment)
+app.command("health")(health.health)
+app.add_typer(rules.app, name="rules")
 
 
 @app.callback()

@@ -67,23 +67,25 @@ def place_orders(sim: Simulator, customers: Index, d: int) -> None:
     contract = p.contract[customers]
     own_line = ~contract & (rng.random(n) < 0.75)
     line = np.where(own_line, p.line[customers], GOODS_LINES[rng.integers(0, 3, n)])
-    rise = sim.calendar.price_rise_day[line] <= d
+    rise_factor = np.where(sim.calendar.price_rise_day[line] <= d, 1 + e.price_rise_size, 1.0)
     amount = (
         p.amount[customers]
         * rng.lognormal(0, 0.35, n)
-        * np.where(rise, 1 + e.price_rise_size, 1.0)
+        * rise_factor
         * np.where(s.leaving[customers], e.leaving_amount, 1.0)
         * np.where(contract, 0.3, 1.0)  # add-ons on top of a contract are small
     )
     amount = np.round(np.maximum(amount, 10.0), 2).astype(np.float64)
     status = ORDER_OUTCOMES[rng.choice(3, size=n, p=(0.97, 0.02, 0.01))]
+    # units at the list price after any rise, so amount / quantity shows the rise
+    quantity = np.maximum(1, np.round(amount / (UNIT_PRICE[line] * rise_factor))).astype(np.int32)
     sim.events["orders"].append(
         customer=customers,
         day=d,
         sec=sim.calendar.office_seconds(rng, n),
         amount=amount,
         line=line,
-        quantity=np.maximum(1, np.round(amount / UNIT_PRICE[line])).astype(np.int32),
+        quantity=quantity,
         status=status,
     )
     completed = customers[status == ORDER_STATUS.index(OrderStatus.COMPLETED)]

@@ -10,7 +10,8 @@ days is ``[as_of - n days, as_of)``; days and hours are fractional; counts are 0
 customer with no events and other features are empty (null) when there is nothing to measure.
 A purchase is an order that is not cancelled or refunded; a follow-up is an outbound phone
 call, visit, WeChat message, e-mail or meeting; digital activity is app logins, web visits and
-e-mail opens.
+e-mail opens. A competitor mention is a text (an interaction's summary, a ticket's subject,
+a survey's comment) holding one of ``COMPETITOR_KEYWORDS``, ignoring case.
 """
 
 from __future__ import annotations
@@ -51,6 +52,43 @@ class Feature(Described):
     meaning_zh: str
     meaning_en: str
 
+
+# Words that mean a competitor in the notes of a sale, a ticket or a survey, matched
+# ignoring case; words starting with a Latin letter or digit only at the start of a word
+# ("rival" is not in "arrival"). Left out for matching too much: 对手 (针对手机, 对手续费),
+# 同行 (推荐给同行), 竞争 (竞争力), 其他方案 (any alternative, not only a competitor's).
+COMPETITOR_KEYWORDS: tuple[str, ...] = (
+    "竞品",
+    "竞对",
+    "竞争对手",
+    "竞争产品",
+    "友商",
+    "别家",
+    "其他供应商",
+    "其他厂家",
+    "其他厂商",
+    "其他品牌",
+    "别的供应商",
+    "别的厂家",
+    "换供应商",
+    "换厂家",
+    "更换供应商",
+    "competitor",
+    "competing offer",
+    "competing vendor",
+    "competing supplier",
+    "rival",
+    "another vendor",
+    "other vendor",
+    "another supplier",
+    "other supplier",
+    "alternative vendor",
+    "alternative supplier",
+    "switch vendor",
+    "switch supplier",
+    "switching vendor",
+    "switching supplier",
+)
 
 _P, _E, _S = FeatureGroup.PURCHASING, FeatureGroup.ENGAGEMENT, FeatureGroup.SERVICE
 _Q, _R, _C = FeatureGroup.SATISFACTION, FeatureGroup.RELATIONSHIP, FeatureGroup.CONTRACT
@@ -159,6 +197,17 @@ FEATURES: tuple[Feature, ...] = (
         "Days since the latest purchase divided by the usual interval; above 1 the reorder"
         " is overdue.",
     ),
+    Feature(
+        "price_change_ratio",
+        _P,
+        Unit.RATIO,
+        "单价变化倍数",
+        "Unit price vs before",
+        "近120天所购产品线的平均单价除以此前365天同一产品线的平均单价，取各产品线的最大值；"
+        "大于1表示单价上涨。",
+        "Mean unit price paid in the last 120 days over the mean for the same product line in"
+        " the 365 days before them, the highest over the lines; above 1 he pays more.",
+    ),
     # --- engagement -------------------------------------------------------------------
     Feature(
         "days_since_last_follow_up",
@@ -168,6 +217,16 @@ FEATURES: tuple[Feature, ...] = (
         "Days since last follow-up",
         "距销售最近一次主动跟进（电话、拜访、微信、邮件、会议）的天数。",
         "Days since the latest outbound follow-up (call, visit, WeChat, e-mail, meeting).",
+    ),
+    Feature(
+        "usual_follow_up_interval_days",
+        _E,
+        Unit.DAYS,
+        "常规跟进间隔（天）",
+        "Usual follow-up interval (days)",
+        "近365天首次到最近一次主动跟进的天数除以间隔数，即平均跟进间隔；不足两次为空。",
+        "Mean gap between follow-ups in the 365 days before the date: days from the first to"
+        " the latest over the gaps between; empty with fewer than two.",
     ),
     Feature(
         "days_since_last_inbound",
@@ -371,6 +430,16 @@ FEATURES: tuple[Feature, ...] = (
         "近90天最近一次跟进的销售与90天前最后一次跟进的销售不同为1。",
         "1 if the rep of the latest follow-up differs from the rep of the last follow-up"
         " before the 90 days (the customer table keeps no owner history).",
+    ),
+    Feature(
+        "competitor_mentions_90d",
+        _R,
+        Unit.COUNT,
+        "近90天提及竞品次数",
+        "Competitor mentions, 90 days",
+        "近90天互动记录、工单标题和调查留言中提到竞争对手（按关键词）的条数。",
+        "Interactions, tickets and survey comments in the 90 days before the date whose text"
+        " mentions a competitor (by keyword).",
     ),
     # --- contract ---------------------------------------------------------------------
     Feature(

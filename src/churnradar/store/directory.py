@@ -7,7 +7,7 @@ chunk of the file is resolved with vectorised lookups instead of a query per row
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from churnradar.store.tables import Customer, Subscription, User
 
@@ -35,3 +35,16 @@ def user_keys(connection: Connection) -> pd.DataFrame:
 def subscription_keys(connection: Connection) -> pd.Series:
     rows = connection.execute(select(Subscription.external_id)).scalars().all()
     return pd.Series(rows, dtype=object)
+
+
+def customer_names(engine: Engine, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """Name and owner's display name of the given customers (a short list, for display)."""
+    if not ids:
+        return {}
+    query = (
+        select(Customer.id, Customer.name, User.display_name)
+        .outerjoin(User, User.id == Customer.owner_id)
+        .where(Customer.id.in_(ids))
+    )
+    with engine.connect() as connection:
+        return {row[0]: (row[1], row[2]) for row in connection.execute(query)}

@@ -4,7 +4,9 @@ Hypothesis writes a small company with events before, at and after a date ``D``,
 more happen at or after ``D``: new customers, orders, interactions, tickets, surveys, contacts,
 contract terms and churn events, answers and resolutions of open tickets, departures of
 contacts, cancellations of terms and churn dates on customers. The feature table and the churn
-status as of ``D`` must not change.
+status as of ``D`` must not change. Orders have product lines and quantities, and the texts of
+interactions, tickets and surveys sometimes mention a competitor, so later unit prices and
+mentions would show.
 """
 
 from __future__ import annotations
@@ -110,6 +112,10 @@ def _values(enum: Any) -> st.SearchStrategy[str]:
     return st.sampled_from([member.value for member in enum])
 
 
+# Texts of interactions, tickets and surveys: none, plain, or mentioning a competitor.
+TEXTS = st.sampled_from([None, "电话回访，一切正常", "客户提到竞品报价更低", "A rival called"])
+
+
 @st.composite
 def _customer(draw: st.DrawFn, number: int, at_: st.SearchStrategy[datetime]) -> Row:
     """Customer 1 is known before D and has not churned by then."""
@@ -135,6 +141,8 @@ def _order(draw: st.DrawFn, customer: int, at_: st.SearchStrategy[datetime]) -> 
         "ordered_at": draw(at_),
         "amount": draw(st.integers(1, 5000)) / 10,
         "status": draw(_values(OrderStatus)),
+        "product_line": draw(st.sampled_from([None, "耗材", "工业设备"])),
+        "quantity": draw(st.integers(0, 3)),
     }
 
 
@@ -146,6 +154,7 @@ def _interaction(draw: st.DrawFn, customer: int, at_: st.SearchStrategy[datetime
         "channel": draw(_values(InteractionChannel)),
         "direction": draw(_values(Direction)),
         "user_id": draw(st.sampled_from([None, 7, 8, 9])),
+        "summary": draw(TEXTS),
     }
 
 
@@ -159,6 +168,7 @@ def _ticket(draw: st.DrawFn, customer: int, at_: st.SearchStrategy[datetime]) ->
         "is_complaint": draw(st.booleans()),
         "first_response_at": draw(_maybe(after)),
         "resolved_at": draw(_maybe(after)),
+        "subject": draw(TEXTS),
     }
 
 
@@ -166,7 +176,13 @@ def _ticket(draw: st.DrawFn, customer: int, at_: st.SearchStrategy[datetime]) ->
 def _survey(draw: st.DrawFn, customer: int, at_: st.SearchStrategy[datetime]) -> Row:
     kind = draw(_values(SurveyKind))
     score = draw(st.integers(0, 10) if kind == SurveyKind.NPS else st.integers(1, 5))
-    return {"customer_id": customer, "answered_at": draw(at_), "kind": kind, "score": score}
+    return {
+        "customer_id": customer,
+        "answered_at": draw(at_),
+        "kind": kind,
+        "score": score,
+        "comment": draw(TEXTS),
+    }
 
 
 @st.composite

@@ -2,19 +2,21 @@
 
 Every feature is measured as of ``AS_OF`` (2026-03-05 14:00 UTC). Its windows start at:
 30 days 2026-02-03 14:00, 90 days 2025-12-05 14:00, 120 days 2025-11-05 14:00,
-180 days 2025-09-06 14:00, 365 days 2025-03-05 14:00. An event at a window start counts, one
-at ``AS_OF`` does not.
+180 days 2025-09-06 14:00, 365 days 2025-03-05 14:00, 485 days (the 365 before the 120)
+2024-11-05 14:00. An event at a window start counts, one at ``AS_OF`` does not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pytest
 
 from churnradar.analytics.features import feature_table
-from churnradar.domain.features import FEATURE_CODES
+from churnradar.demo import vocabulary
+from churnradar.domain.features import COMPETITOR_KEYWORDS, FEATURE_CODES
 from support.events import Row, at, company
 
 AS_OF = at("2026-03-05 14:00")
@@ -44,6 +46,7 @@ ZERO_WITHOUT_EVENTS = (
     "open_complaints",
     "key_contact_changed_90d",
     "owner_changed_90d",
+    "competitor_mentions_90d",
     "has_contract",
     "renewals",
     "current_mrr",
@@ -55,7 +58,9 @@ NULL_WITHOUT_EVENTS = (
     "last_order_amount_ratio",
     "usual_purchase_interval_days",
     "purchase_cycle_ratio",
+    "price_change_ratio",
     "days_since_last_follow_up",
+    "usual_follow_up_interval_days",
     "days_since_last_inbound",
     "activity_ratio",
     "digital_activity_ratio",
@@ -70,15 +75,21 @@ NULL_WITHOUT_EVENTS = (
 )
 
 
-def _table(as_of: datetime = AS_OF, **rows: list[Row]) -> dict[int, dict[str, Any]]:
+def _table(
+    as_of: datetime = AS_OF,
+    *,
+    keywords: Sequence[str] = COMPETITOR_KEYWORDS,
+    **rows: list[Row],
+) -> dict[int, dict[str, Any]]:
     """The feature table of the company of ``rows``: features by customer id."""
-    records = feature_table(company(**rows), as_of).to_pyarrow().to_pylist()
+    table = feature_table(company(**rows), as_of, competitor_keywords=keywords)
+    records = table.to_pyarrow().to_pylist()
     return {record.pop("customer_id"): record for record in records}
 
 
-def _features(**rows: list[Row]) -> dict[str, Any]:
+def _features(keywords: Sequence[str] = COMPETITOR_KEYWORDS, **rows: list[Row]) -> dict[str, Any]:
     """The features of customer 1, the only customer unless ``customers`` says otherwise."""
-    return _table(AS_OF, **{"customers": ONE, **rows})[1]
+    return _table(AS_OF, keywords=keywords, **{"customers": ONE, **rows})[1]
 
 
 def _pick(features: dict[str, Any], *codes: str) -> dict[str, Any]:
@@ -89,8 +100,21 @@ def _by_customer(table: dict[int, dict[str, Any]], code: str) -> dict[int, Any]:
     return {customer: features[code] for customer, features in sorted(table.items())}
 
 
-def _order(day: str, amount: float, status: str = "completed", customer: int = 1) -> Row:
-    return {"customer_id": customer, "ordered_at": day, "amount": amount, "status": status}
+def _order(
+    day: str, amount: float, status: str = "completed", customer: int = 1, **more: Any
+) -> Row:
+    return {
+        "customer_id": customer,
+        "ordered_at": day,
+        "amount": amount,
+        "status": status,
+        **more,
+    }
+
+
+def _bought(day: str, line: str | None, amount: float, quantity: int, **more: Any) -> Row:
+    """A purchase of ``quantity`` units of ``line`` for ``amount`` in all."""
+    return _order(day, amount, product_line=line, quantity=quantity, **more)
 
 
 def _touch(day: str, direction: str = "outbound", channel: str = "phone", **more: Any) -> Row:
@@ -107,8 +131,8 @@ def _ticket(opened: str, complaint: bool = False, **more: Any) -> Row:
     return {"customer_id": 1, "opened_at": opened, "is_complaint": complaint, **more}
 
 
-def _survey(day: str, score: int, kind: str = "nps") -> Row:
-    return {"customer_id": 1, "answered_at": day, "score": score, "kind": kind}
+def _survey(day: str, score: int, kind: str = "nps", **more: Any) -> Row:
+    return {"customer_id": 1, "answered_at": day, "score": score, "kind": kind, **more}
 
 
 def _term(customer: int, start: str, end: str | None, mrr: float, **more: Any) -> Row:
@@ -287,6 +311,70 @@ class TestPurchasing:
         assert features["usual_purchase_interval_days"] == pytest.approx(15.5)
         assert features["last_order_amount_ratio"] == pytest.approx(70 / 75)
 
+    def test_price_change_ratio_compares_mean_unit_prices_of_a_line(self) -> None:
+        features = _features(
+            orders=[
+                # the 365 days before the 120: unit prices 100, 120 and 110
+                _bought("2024-11-05 14:00", "耗材", 110, 1),  # their start
+                _bought("2025-01-10", "耗材", 1000, 10),
+                _bought("2025-06-01", "耗材", 600, 5),
+                _bought("2024-11-05 13:59", "耗材", 1, 1),  # before them
+                # the last 120 days: unit prices 132 and 132
+                _bought("2025-11-05 14:00", "耗材", 264, 2),  # their start
+                _bought("2026-01-10", "耗材", 1320, 10),
+                _bought("2026-02-01", "耗材", 9000, 10, status="refunded"),
+                _bought("2026-02-02", "耗材", 500, 0),  # no units: no unit price
+                _bought("2026-03-05 14:00", "耗材", 9000, 1),  # at as_of
+            ]
+        )
+
+        # the mean of the unit prices, not the total amount over the total quantity
+        assert features["price_change_ratio"] == pytest.approx(132 / 110)
+
+    def test_price_change_ratio_is_the_highest_over_lines_bought_in_both_windows(
+        self,
+    ) -> None:
+        features = _features(
+            orders=[
+                # 工业设备: 8000 before, 7200 now
+                _bought("2025-04-01", "工业设备", 8000, 1),
+                _bought("2026-01-05", "工业设备", 14400, 2),
+                # 耗材: 100 before, 125 now
+                _bought("2025-05-01", "耗材", 1000, 10),
+                _bought("2026-02-01", "耗材", 2500, 20),
+                # 培训咨询: only now, so no ratio however high its price
+                _bought("2026-02-10", "培训咨询", 90000, 1),
+            ]
+        )
+
+        assert features["price_change_ratio"] == pytest.approx(1.25)
+
+    def test_price_change_ratio_is_null_without_a_line_bought_in_both_windows(self) -> None:
+        table = _table(
+            customers=[{"id": number} for number in range(1, 5)],
+            orders=[
+                # 1: one line before, another now
+                _bought("2025-04-01", "工业设备", 8000, 1, customer=1),
+                _bought("2026-01-05", "耗材", 1200, 10, customer=1),
+                # 2: the line only in the last 120 days
+                _bought("2025-12-01", "耗材", 1000, 10, customer=2),
+                _bought("2026-02-01", "耗材", 1200, 10, customer=2),
+                # 3: the line before, but no unit bought now
+                _bought("2025-04-01", "耗材", 1000, 10, customer=3),
+                _bought("2026-02-01", "耗材", 1200, 0, customer=3),
+                # 4: orders without a line are compared with each other
+                _bought("2025-04-01", None, 1000, 10, customer=4),
+                _bought("2026-02-01", None, 1100, 10, customer=4),
+            ],
+        )
+
+        assert _by_customer(table, "price_change_ratio") == {
+            1: None,
+            2: None,
+            3: None,
+            4: pytest.approx(1.1),
+        }
+
 
 class TestEngagement:
     def test_days_since_last_follow_up_and_inbound_contact(self) -> None:
@@ -322,6 +410,53 @@ class TestEngagement:
         )
 
         assert features["follow_ups_90d"] == 5
+
+    def test_usual_follow_up_interval_is_the_mean_gap_in_the_365_days(self) -> None:
+        features = _features(
+            interactions=[
+                _touch("2025-03-05 13:59", channel="visit"),  # before the 365 days
+                _touch("2025-03-05 14:00", channel="wechat"),  # their start
+                _touch("2025-09-01", channel="email"),
+                _touch("2025-10-01", "inbound", "phone"),  # not a follow-up
+                _touch("2025-11-01", "outbound", "feedback"),  # not a follow-up
+                _touch("2026-01-01", channel="meeting"),
+                _touch("2026-03-01 14:00", channel="phone"),
+                _touch("2026-03-05 14:00", channel="phone"),  # at as_of
+            ]
+        )
+
+        # 361 days from 2025-03-05 14:00 to 2026-03-01 14:00, over three gaps
+        assert features["usual_follow_up_interval_days"] == pytest.approx(361 / 3)
+        assert features["days_since_last_follow_up"] == pytest.approx(4.0)
+
+    def test_usual_follow_up_interval_needs_two_follow_ups_in_the_365_days(self) -> None:
+        def follow_up(customer: int, day: str, **more: Any) -> Row:
+            return _touch(day, customer_id=customer, **more)
+
+        table = _table(
+            customers=[{"id": number} for number in range(1, 5)],
+            interactions=[
+                # 1: one follow-up in the 365 days, one before them
+                follow_up(1, "2025-01-01"),
+                follow_up(1, "2026-02-01"),
+                # 2: only before the 365 days
+                follow_up(2, "2024-06-01"),
+                follow_up(2, "2025-01-01"),
+                # 3: one follow-up, the other at as_of
+                follow_up(3, "2026-02-01"),
+                follow_up(3, "2026-03-05 14:00"),
+                # 4: two follow-ups, a week apart
+                follow_up(4, "2026-02-01"),
+                follow_up(4, "2026-02-08", channel="visit"),
+            ],
+        )
+
+        assert _by_customer(table, "usual_follow_up_interval_days") == {
+            1: None,
+            2: None,
+            3: None,
+            4: pytest.approx(7.0),
+        }
 
     def test_interactions_last_30_days_against_the_90_before(self) -> None:
         features = _features(
@@ -668,6 +803,120 @@ class TestRelationship:
         )
 
         assert features["owner_changed_90d"] == 0
+
+    def test_competitor_mentions_in_interactions_tickets_and_surveys(self) -> None:
+        features = _features(
+            interactions=[
+                _touch("2026-01-10", summary="客户提到竞品报价比我们低15%左右。"),
+                _touch("2026-01-11", "inbound", "phone", summary="客户说友商给了更长账期"),
+                _touch("2026-01-12", "system", "web_visit", summary="Visited the COMPETITOR page"),
+                _touch("2026-01-13", summary="电话回访，客户反馈产品使用正常。"),
+                _touch("2026-01-14", summary=None),
+                _touch("2026-01-15", next_step="了解竞品报价"),  # not the summary
+            ],
+            tickets=[
+                _ticket("2026-02-01", subject="Rival offered a lower price"),
+                _ticket("2026-02-02", subject="到货产品有质量问题"),
+            ],
+            surveys=[
+                _survey("2026-02-15", 3, comment="考虑换供应商"),
+                _survey("2026-02-16", 9, comment="性价比高，会推荐给同行"),
+            ],
+        )
+
+        assert features["competitor_mentions_90d"] == 5
+
+    def test_competitor_mentions_count_in_the_90_days_before_as_of(self) -> None:
+        features = _features(
+            interactions=[
+                _touch("2025-12-05 14:00", summary="竞争对手在接触"),  # the 90-day start
+                _touch("2025-12-05 13:59", summary="竞争对手在接触"),  # before it
+                _touch("2026-03-05 14:00", summary="竞争对手在接触"),  # at as_of
+                _touch("2026-03-06", summary="竞争对手在接触"),
+            ],
+            tickets=[
+                _ticket("2025-12-01", subject="another vendor"),
+                _ticket("2026-03-05 14:00", subject="another vendor"),
+            ],
+            surveys=[
+                _survey("2025-12-01", 2, comment="别家更便宜"),
+                _survey("2026-03-05 14:00", 2, comment="别家更便宜"),
+            ],
+        )
+
+        assert features["competitor_mentions_90d"] == 1
+
+    def test_english_keywords_ignore_case_and_start_a_word(self) -> None:
+        texts = (
+            "A RIVAL quoted less",
+            "two rivals",
+            "Talking to Another Vendor",
+            "switching suppliers next year",
+            "late arrival of the goods",  # "rival" inside a word
+            "competitiveness",  # "competitor" is not in it
+            "与rival竞争",  # CJK is no word character
+        )
+        features = _features(interactions=[_touch("2026-02-01", summary=text) for text in texts])
+
+        assert features["competitor_mentions_90d"] == 5
+
+    def test_one_text_with_two_keywords_is_one_mention(self) -> None:
+        features = _features(
+            interactions=[_touch("2026-02-01", summary="竞品和友商都在接触，competitor too")]
+        )
+
+        assert features["competitor_mentions_90d"] == 1
+
+    def test_competitor_keywords_are_given_and_matched_as_written(self) -> None:
+        def mentions(keywords: Sequence[str]) -> int:
+            texts = ("Acme 报价", "ACME", "a+b 方案", "aab 方案", "x.y", "xzy", "竞品")
+            features = _features(
+                keywords,
+                interactions=[_touch("2026-02-01", summary=text) for text in texts],
+            )
+            return int(features["competitor_mentions_90d"])
+
+        assert mentions(["acme"]) == 2
+        # regular expression characters are plain characters
+        assert mentions(["a+b", "x.y"]) == 2
+        assert mentions([]) == 0
+        assert mentions(COMPETITOR_KEYWORDS) == 1
+
+    def test_of_the_demo_company_texts_only_the_competitor_ones_mention_one(self) -> None:
+        texts = sorted(set(_strings(vars(vocabulary))))
+        table = _table(
+            customers=[{"id": number} for number in range(1, len(texts) + 1)],
+            interactions=[
+                _touch("2026-02-01", summary=text, customer_id=number)
+                for number, text in enumerate(texts, start=1)
+            ],
+        )
+
+        mentioned = {
+            texts[customer - 1]
+            for customer, count in _by_customer(table, "competitor_mentions_90d").items()
+            if count
+        }
+        assert mentioned == {
+            *vocabulary.FOLLOW_UP_COMPETITOR,
+            vocabulary.CHURN_NOTES["competition"],
+        }
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in ``value``: its public names' values, nested in tuples and dicts."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [
+            text
+            for key, item in value.items()
+            if not (isinstance(key, str) and key.startswith("_"))
+            for text in [*_strings(key), *_strings(item)]
+        ]
+    if isinstance(value, tuple | list):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 class TestContract:

@@ -223,3 +223,18 @@ def _weeks(dates: npt.NDArray[np.datetime64]) -> float:
         return 1.0 if len(dates) else 0.0
     step = (dates[1] - dates[0]) / _DAY
     return float(len(dates) * step / 7)
+
+
+def churner_catches(history: History, rule: str) -> pd.DataFrame:
+    """The churners of the backtest (``customer_id``, ``left_at``, ``known_at``) with
+    ``caught`` and ``first_alert`` (NaT when not caught) for one rule key (or ``PACK``):
+    the customers behind the "churners caught" figure."""
+    churners = _churners(history)
+    fired = history.fired
+    rows = fired if rule == PACK else fired[fired["rule"] == rule]
+    firings = _in_window(rows, churners, history)
+    first = firings.groupby("churner")["at"].min()
+    found = churners.assign(first_alert=churners["churner"].map(first))
+    found["caught"] = found["first_alert"].notna()
+    result: pd.DataFrame = found.drop(columns="churner").reset_index(drop=True)
+    return result

@@ -538,11 +538,11 @@ def print_firings(outcome: Outcome) -> int:
 
 def print_summary(outcome: Outcome, *, customers: int) -> None:
     results = {name: fastest(runs) for name, runs in outcome.runs.items()}
-    print(f"\n{'program':<18}{'seconds':>9}{'CPU s':>8}{'load':>6}{'peak RSS':>11}{'before':>9}")
+    print(f"\n{'program':<18}{'seconds':>9}{'CPU s':>8}{'load':>6}{'peak RSS':>11}{'before':>11}")
     for result in results.values():
         print(
             f"{result.name:<18}{result.seconds:>9.2f}{result.cpu_seconds:>8.2f}"
-            f"{result.load:>6.1f}{mib(result.peak_rss):>11}{mib(result.rss_before):>9}"
+            f"{result.load:>6.1f}{mib(result.peak_rss):>11}{mib(result.rss_before):>11}"
         )
     print(
         "'load' is the machine's 1-minute load average when the work began, on "

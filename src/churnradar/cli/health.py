@@ -68,7 +68,7 @@ def health(
     if not result.lowest:
         return
     worst = Table(title=command.t("cli.health.lowest"), title_justify="left", show_lines=True)
-    for column in ("customer", "owner", "health", "tier", "reasons", "playbook"):
+    for column in ("customer", "owner", "health", "tier", "reasons", "alerts", "playbook"):
         worst.add_column(
             command.t(f"cli.health.column.{column}"),
             justify="right" if column == "health" else "left",
@@ -80,6 +80,7 @@ def health(
             f"{row.health:.0f}",
             command.t(f"enum.RiskTier.{row.risk_tier}"),
             escape("\n".join(row.reasons) or "-"),
+            escape("\n".join(row.alerts) or "-"),
             escape(row.playbook or "-"),
         )
     console.print(worst)

@@ -31,6 +31,7 @@ from churnradar.warning import (
     rule_firings,
     top_reasons,
 )
+from churnradar.warning.alerts import alert_sentence, rule_alerts
 from churnradar.warning.spec import Playbook
 
 
@@ -125,7 +126,7 @@ class Watched:
     risk_tier: str
     reasons: list[str]
     playbook: str | None
-    rules: list[str]
+    alerts: list[str]  # "rule title: sentence" for each rule firing for him
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Assessment:
     tiers: dict[str, int]
     firing: dict[str, int]  # customers per rule key
     lowest: list[Watched]
+    alerts: pa.Table  # one row per customer and firing rule (warning.alerts.ALERT_SCHEMA)
 
 
 def assess_customers(
@@ -170,23 +172,31 @@ def assess_customers(
     firing = {key: int(pc.sum(frame.column(key).fill_null(False)).as_py() or 0) for key in keys}
     scored = frame.filter(pc.is_valid(frame.column("health")))
     worst = scored.take(pc.sort_indices(scored, [("health", "ascending")])[:lowest])
+    alerts = rule_alerts(pack, frame)
     return Assessment(
         as_of=as_of,
         customers=frame.num_rows,
         tiers={str(t["values"]): int(t["counts"]) for t in tiers if t["values"] is not None},
         firing=firing,
-        lowest=_watched(engine, pack, worst, keys, settings.locale),
+        lowest=_watched(engine, pack, worst, alerts, settings.locale),
+        alerts=alerts,
     )
 
 
 def _watched(
-    engine: Engine, pack: RulePack, rows: pa.Table, keys: list[str], locale: str
+    engine: Engine, pack: RulePack, rows: pa.Table, alerts: pa.Table, locale: str
 ) -> list[Watched]:
     sources = reason_sources(pack.health)
     chosen = top_reasons(rows, sources, pack.health.top_reasons)
     ids = rows.column("customer_id").to_pylist()
     names = customer_names(engine, ids)
     records = rows.to_pylist()  # the short list only: at most ``lowest`` rows
+    theirs = alerts.filter(pc.is_in(alerts.column("customer_id"), pa.array(ids, pa.int64())))
+    said: dict[int, list[str]] = {}
+    for alert in theirs.to_pylist():
+        rule = pack.rule(alert["rule"])
+        sentence = alert_sentence(pack, rule.key, dict(alert["evidence"]), locale)
+        said.setdefault(alert["customer_id"], []).append(f"{rule.title.label(locale)}：{sentence}")
     listed = []
     for record, picks in zip(records, chosen.tolist(), strict=True):
         reasons = [render(sources[i].sentence, record, locale) for i in picks if i >= 0]
@@ -201,7 +211,7 @@ def _watched(
                 record["risk_tier"],
                 reasons,
                 playbook.title.label(locale) if playbook else None,
-                [pack.rule(key).title.label(locale) for key in keys if record[key]],
+                said.get(record["customer_id"], []),
             )
         )
     return listed

@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mirror_refresh.py --customers 100000
 	$(BIN)/python benchmarks/import_files.py
 	$(BIN)/python benchmarks/features_at_scale.py
+	$(BIN)/python benchmarks/rules_at_scale.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -9,28 +9,14 @@ from typing import Any
 
 import pytest
 
-from support.cli import churnradar
+from support.cli import churnradar, small_company
 
 MONTH = "2026-02"
 
 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("company")
-    built = churnradar(
-        folder,
-        "demo",
-        "--customers",
-        "400",
-        "--years",
-        "2",
-        "--end",
-        "2026-03-31",
-        "--no-serve",
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    return folder
+    return small_company(tmp_path_factory.mktemp("company"))
 
 
 @pytest.fixture(scope="module")

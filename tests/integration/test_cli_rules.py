@@ -8,26 +8,12 @@ from typing import Any
 
 import pytest
 
-from support.cli import churnradar
+from support.cli import churnradar, small_company
 
 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("company")
-    built = churnradar(
-        folder,
-        "demo",
-        "--customers",
-        "400",
-        "--years",
-        "2",
-        "--end",
-        "2026-03-31",
-        "--no-serve",
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    return folder
+    return small_company(tmp_path_factory.mktemp("company"))
 
 
 def test_a_bad_rule_file_lists_each_problem_with_its_line(tmp_path: Path) -> None:

@@ -35,3 +35,16 @@ def churnradar(
         timeout=timeout,
         check=False,
     )
+
+
+def small_company(folder: Path) -> Path:
+    """A demo company a test can afford: 400 customers, two years to 2026-03-31, in
+    ``folder``, built with the command a user runs."""
+    built = churnradar(
+        folder,
+        "demo",
+        *("--customers", "400", "--years", "2", "--end", "2026-03-31", "--no-serve"),
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    return folder

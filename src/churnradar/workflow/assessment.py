@@ -7,8 +7,11 @@ daily run when it lands.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
@@ -92,6 +95,37 @@ def churn_history(
     )
 
 
+@dataclass(frozen=True)
+class Opened:
+    """The event tables on their own backend and the churn history known at ``as_of``."""
+
+    backend: Any
+    tables: ca.EventTables
+    churns: pd.DataFrame
+
+
+@contextmanager
+def opened(
+    engine: Engine,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    definition: ChurnDefinition | None,
+    refresh: bool,
+) -> Iterator[Opened]:
+    """The mirror (refreshed first when asked) opened on a fresh DuckDB connection, closed
+    afterwards, with the churn known at ``as_of``."""
+    if refresh:
+        refresh_mirror(engine, settings.mirror_dir)
+    backend = ca.connect()
+    try:
+        tables = ca.open_mirror(settings.mirror_dir, backend)
+        churns = churn_history(tables, as_of=as_of, definition=definition or ChurnDefinition())
+        yield Opened(backend, tables, churns)
+    finally:
+        backend.disconnect()
+
+
 def churned_on(
     history: pd.DataFrame, customer_ids: npt.NDArray[np.int64], moment: datetime
 ) -> npt.NDArray[np.bool_]:
@@ -151,21 +185,14 @@ def assess_customers(
 ) -> Assessment:
     """Health, risk tier and firing rules of every customer active at ``as_of``: the tier
     counts, customers per rule, and the ``lowest`` healthiest-last customers with reasons."""
-    if refresh:
-        refresh_mirror(engine, settings.mirror_dir)
-    backend = ca.connect()
-    try:
-        tables = ca.open_mirror(settings.mirror_dir, backend)
-        churns = churn_history(tables, as_of=as_of, definition=definition or ChurnDefinition())
-        table = assessment_table(tables, as_of)
+    with opened(engine, settings, as_of=as_of, definition=definition, refresh=refresh) as data:
+        table = assessment_table(data.tables, as_of)
         frame = (
             table.join(rule_firings(pack, table), "customer_id")
             .join(health_scores(pack.health, table), "customer_id")
             .to_pyarrow()
         )
-    finally:
-        backend.disconnect()
-    active = ~churned_on(churns, frame.column("customer_id").to_numpy(), as_of)
+    active = ~churned_on(data.churns, frame.column("customer_id").to_numpy(), as_of)
     frame = frame.filter(pa.array(active))
     keys = [rule.key for rule in pack.enabled]
     tiers = pc.value_counts(frame.column("risk_tier")).to_pylist()

@@ -23,14 +23,13 @@ import churnradar.analytics as ca
 from churnradar.config import Settings
 from churnradar.domain import ChurnDefinition
 from churnradar.errors import InvalidInput
-from churnradar.store.mirror import refresh_mirror
 from churnradar.warning import RulePack, health_scores, rule_firings
 from churnradar.warning.backtest import Grade, History, grade
 from churnradar.workflow.assessment import (
     assessment_table,
-    churn_history,
     churned_on,
     evaluation_dates,
+    opened,
 )
 
 HEALTH_RULE = "health_below"  # the health score graded like a rule: below the medium cut-off
@@ -78,24 +77,18 @@ def backtest_pack(
             end=f"{end:%Y-%m-%d}",
             as_of=f"{as_of:%Y-%m-%d}",
         )
-    if refresh:
-        refresh_mirror(engine, settings.mirror_dir)
-    backend = ca.connect()
-    try:
-        tables = ca.open_mirror(settings.mirror_dir, backend)
-        churns = churn_history(tables, as_of=as_of, definition=definition or ChurnDefinition())
+    with opened(engine, settings, as_of=as_of, definition=definition, refresh=refresh) as data:
         dates = evaluation_dates(start, end, step_days)
-        evaluate = _Evaluator(backend, pack)
+        evaluate = _Evaluator(data.backend, pack)
         population, fired = [], []
         for index, moment in enumerate(dates):
-            evaluated, firing = evaluate(tables, moment, churns)
+            evaluated, firing = evaluate(data.tables, moment, data.churns)
             population.append(evaluated.assign(date=index))
             fired.append(firing.assign(date=index))
-            tables.release()  # each date's temporary tables are not needed again
+            data.tables.release()  # each date's temporary tables are not needed again
             if progress:
                 progress(index + 1, len(dates))
-    finally:
-        backend.disconnect()
+    churns = data.churns
     history = History(
         dates=np.array([np.datetime64(d.replace(tzinfo=None), "us") for d in dates]),
         population=pd.concat(population, ignore_index=True),

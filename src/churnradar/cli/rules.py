@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
@@ -161,19 +162,29 @@ def backtest(
     require_current(command.engine)
     if file is None:
         pack = pack_in_force(command.engine)
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(command.t("cli.rules.backtesting"), total=None)
+    # started at the first date, so a refused window prints its message alone
+    progress = Progress(console=Console(stderr=True), transient=True)
+    task = progress.add_task(command.t("cli.rules.backtesting"), total=None)
+
+    def advance(done: int, total: int) -> None:
+        progress.start()
+        progress.update(task, completed=done, total=total)
+
+    try:
         result = backtest_pack(
             command.engine,
             command.settings,
             pack,
             step_days=step,
             horizon_days=horizon,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            progress=advance,
             start=parse_as_of(start, timezone),
             end=parse_as_of(end, timezone),
-            as_of=parse_as_of(as_of, timezone),
+            # by default today's first instant: every date falls at midnight, company time
+            as_of=parse_as_of(as_of or f"{datetime.now(ZoneInfo(timezone)):%Y-%m-%d}", timezone),
         )
+    finally:
+        progress.stop()
     if output_format == "json":
         typer.echo(json.dumps(_as_json(result), ensure_ascii=False, indent=2))
     else:

@@ -38,17 +38,11 @@ from churnradar.warning.alerts import alert_sentence, rule_alerts
 from churnradar.warning.spec import Playbook
 
 
-def assessment_table(
-    tables: ca.EventTables, as_of: datetime, *, competitor_keywords: tuple[str, ...] | None = None
-) -> ir.Table:
+def assessment_table(tables: ca.EventTables, as_of: datetime) -> ir.Table:
     """One row per customer known before ``as_of``: ``customer_id``, ``segment``,
     ``business_model``, ``owner_id`` and every catalogue feature. The attributes are today's
     (the customer table keeps no history of them)."""
-    features = (
-        ca.feature_table(tables, as_of)
-        if competitor_keywords is None
-        else ca.feature_table(tables, as_of, competitor_keywords=competitor_keywords)
-    )
+    features = ca.feature_table(tables, as_of)
     customers = tables.customers.select(
         customer_id=tables.customers.id,
         segment=tables.customers.segment,

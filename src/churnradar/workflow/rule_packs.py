@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import Engine
 
 from churnradar.errors import InvalidInput
-from churnradar.store.rules import PackChanges, current_pack, save_pack
+from churnradar.store.rules import PackChanges, StoredPack, current_pack, save_pack
 from churnradar.warning import RulePack, default_pack, default_pack_text
 from churnradar.warning.parse import locate, pack_from_document, plain
 from churnradar.warning.source import Located, SourceError, read_document
@@ -47,14 +47,18 @@ def pack_in_force(engine: Engine) -> RulePack:
     stored = current_pack(engine)
     if stored is None:
         return default_pack()
-    document: dict[str, Any] = {"rules": []}
-    for rule in stored.rules:
-        document["rules"].append({**rule.document, "enabled": rule.enabled})
+    return pack_from_document(locate(_document(stored)), name="database", defaults=default_pack())
+
+
+def _document(stored: StoredPack) -> dict[str, Any]:
+    """The stored pack as a rule file's document, each rule with its enabled state."""
+    document: dict[str, Any] = {}
     if stored.playbooks is not None:
         document["playbooks"] = stored.playbooks
+    document["rules"] = [{**rule.document, "enabled": rule.enabled} for rule in stored.rules]
     if stored.health is not None:
         document["health"] = stored.health
-    return pack_from_document(locate(document), name="database", defaults=default_pack())
+    return document
 
 
 def load_rule_file(
@@ -86,10 +90,4 @@ def pack_in_force_text(engine: Engine) -> str:
     stored = current_pack(engine)
     if stored is None:
         return default_pack_text()
-    document: dict[str, Any] = {}
-    if stored.playbooks is not None:
-        document["playbooks"] = stored.playbooks
-    document["rules"] = [{**rule.document, "enabled": rule.enabled} for rule in stored.rules]
-    if stored.health is not None:
-        document["health"] = stored.health
-    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+    return yaml.safe_dump(_document(stored), allow_unicode=True, sort_keys=False, width=100)
